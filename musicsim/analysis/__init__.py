@@ -1,0 +1,1 @@
+"""Turning audio files into track results: segment sampling and the analysis pipeline."""

@@ -1,0 +1,1 @@
+"""The user's music library: catalogue (SQLite), vector index (hnswlib), scanning and queries."""

@@ -1,0 +1,91 @@
+"""Plain records the library hands to the CLI and the app (no Qt, no SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Track:
+    """One catalogued file, with its tags and (once analysed) its predicted genre."""
+
+    id: int
+    path: str
+    title: str
+    artist: str
+    album: str
+    track_number: int | None
+    duration: float | None  # seconds, from the tags/stream info
+    status: str  # "pending" | "analysed" | "failed"
+    genre: str | None = None  # top genre, lower case, once analysed
+    confidence: float | None = None  # probability of ``genre``
+    tags: list[tuple[str, float]] = field(default_factory=list)  # top extra tags (name, probability)
+    error: str | None = None  # reason, when status == "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SimilarTrack:
+    track: Track
+    score: float  # cosine similarity to the seed, in [-1, 1]
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.track
+        return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album,
+                "genre": t.genre, "score": round(float(self.score), 6)}
+
+
+@dataclass
+class LibraryStatus:
+    tracks: int
+    analysed: int
+    pending: int
+    failed: int
+    model_version: str | None
+    device: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Problem:
+    path: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SyncReport:
+    """What a catalogue pass over a folder found (no audio decoded)."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # not audio / unreadable entries, recorded as problems
+
+
+@dataclass
+class AnalysisProgress:
+    """Reported during analysis, at least once a second while work is being done."""
+
+    done: int  # tracks finished in this run (analysed or failed)
+    total: int  # tracks this run set out to analyse
+    failed: int
+    elapsed_s: float
+    eta_s: float | None
+    current_path: str | None = None
+
+
+@dataclass
+class AnalysisReport:
+    analysed: int = 0
+    failed: int = 0
+    cancelled: bool = False
+    elapsed_s: float = 0.0

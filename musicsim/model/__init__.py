@@ -1,0 +1,1 @@
+"""The two-stream residual CNN, its checkpoints and inference."""

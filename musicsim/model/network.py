@@ -1,0 +1,170 @@
+"""Two-stream residual CNN over log-mel patches (musicnn-compatible).
+
+Front end, two streams over a ``(frames, mels)`` patch:
+  * spectral (timbral) stream: vertical filters spanning 40 % and 70 % of the mel bands, 7 frames wide;
+  * temporal stream: horizontal filters 128, 64 and 32 frames long, one mel band high;
+  each filter is max-pooled over frequency, giving one feature sequence over time.
+Mid end: the streams concatenated, then three 1-D convolutions with residual connections.
+Heads, over the densely connected mid-end map ``(channels, time)``:
+  * genre head (the paper's): 1x1 convolution, adaptive average pooling over time, 10 genres;
+  * tag back end (musicnn's): max+mean temporal pooling, dense penultimate layer (the embedding), tags.
+
+Layer shapes follow musicnn's ``build_musicnn`` exactly, so its MSD weights load unchanged
+(TensorFlow's batch-norm epsilon 1e-3 and its asymmetric "same" padding included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BN_EPS = 1e-3  # TensorFlow's batch_normalization default
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Layer sizes of :class:`TwoStreamResCNN`. Defaults are musicnn's MSD model."""
+
+    n_mels: int = 96
+    timbral_filters: int = 204  # int(1.6 * 128)
+    timbral_heights: tuple[float, ...] = (0.4, 0.7)  # fractions of n_mels
+    timbral_width: int = 7
+    temporal_filters: int = 51  # int(1.6 * 32)
+    temporal_lengths: tuple[int, ...] = (128, 64, 32)
+    midend_filters: int = 64
+    midend_width: int = 7
+    backend_units: int = 200  # penultimate layer; 0 = no tag back end
+    n_tags: int = 50
+    n_genres: int = 10
+    embedding: str = "penultimate"  # "penultimate" or "pooled" (mean of the mid-end map)
+    dropout: float = 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["timbral_heights"] = list(self.timbral_heights)
+        data["temporal_lengths"] = list(self.temporal_lengths)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
+        data = dict(data)
+        data["timbral_heights"] = tuple(data.get("timbral_heights", cls.timbral_heights))
+        data["temporal_lengths"] = tuple(data.get("temporal_lengths", cls.temporal_lengths))
+        return cls(**data)
+
+    @property
+    def frontend_channels(self) -> int:
+        return (len(self.timbral_heights) * self.timbral_filters
+                + len(self.temporal_lengths) * self.temporal_filters)
+
+    @property
+    def midend_channels(self) -> int:
+        return self.frontend_channels + 3 * self.midend_filters
+
+    @property
+    def embedding_size(self) -> int:
+        return self.backend_units if self.embedding == "penultimate" else self.midend_channels
+
+
+class NetworkOutput(NamedTuple):
+    embedding: torch.Tensor  # (batch, embedding_size)
+    genre_logits: torch.Tensor  # (batch, n_genres)
+    tag_logits: torch.Tensor | None  # (batch, n_tags), or None without a tag back end
+
+
+def _same_pad(length: int) -> tuple[int, int]:
+    """TensorFlow 'same' padding for a kernel of ``length``: the extra element goes after."""
+    total = length - 1
+    return total // 2, total - total // 2
+
+
+class FrequencyPooledConv(nn.Module):
+    """Conv2d -> ReLU -> batch norm -> max over the frequency axis: ``(B,1,T,F) -> (B,C,T)``."""
+
+    def __init__(self, filters: int, kernel: tuple[int, int], time_pad: tuple[int, int]):
+        super().__init__()
+        self.time_pad = time_pad
+        self.conv = nn.Conv2d(1, filters, kernel)
+        self.bn = nn.BatchNorm2d(filters, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, 0, *self.time_pad))
+        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+
+
+class ResidualConv1d(nn.Module):
+    """'Same'-padded Conv1d -> ReLU -> batch norm, plus the input when ``residual``."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int, residual: bool):
+        super().__init__()
+        self.residual = residual
+        self.conv = nn.Conv1d(in_channels, out_channels, width, padding=width // 2)
+        self.bn = nn.BatchNorm1d(out_channels, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn(F.relu(self.conv(x)))
+        return y + x if self.residual else y
+
+
+class TwoStreamResCNN(nn.Module):
+    """Input ``(batch, frames, n_mels)`` log-mel patches; output embedding, genre and tag logits."""
+
+    def __init__(self, cfg: NetworkConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
+        pad7 = (cfg.timbral_width // 2, cfg.timbral_width // 2)
+        self.spectral = nn.ModuleList(
+            FrequencyPooledConv(cfg.timbral_filters, (cfg.timbral_width, int(h * cfg.n_mels)), pad7)
+            for h in cfg.timbral_heights
+        )
+        self.temporal = nn.ModuleList(
+            FrequencyPooledConv(cfg.temporal_filters, (length, 1), _same_pad(length))
+            for length in cfg.temporal_lengths
+        )
+        self.midend = nn.ModuleList([
+            ResidualConv1d(cfg.frontend_channels, cfg.midend_filters, cfg.midend_width, residual=False),
+            ResidualConv1d(cfg.midend_filters, cfg.midend_filters, cfg.midend_width, residual=True),
+            ResidualConv1d(cfg.midend_filters, cfg.midend_filters, cfg.midend_width, residual=True),
+        ])
+        # The paper's head: 1x1 convolution, adaptive average pooling, softmax over genres.
+        self.genre_head = nn.Conv1d(cfg.midend_channels, cfg.n_genres, kernel_size=1)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        if cfg.backend_units:
+            self.backend_bn = nn.BatchNorm1d(2 * cfg.midend_channels, eps=BN_EPS)
+            self.penultimate = nn.Linear(2 * cfg.midend_channels, cfg.backend_units)
+            self.penultimate_bn = nn.BatchNorm1d(cfg.backend_units, eps=BN_EPS)
+            self.tag_head = nn.Linear(cfg.backend_units, cfg.n_tags) if cfg.n_tags else None
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Densely connected mid-end map ``(batch, midend_channels, frames)``."""
+        x = self.input_bn(x.unsqueeze(1))
+        front = torch.cat([branch(x) for branch in (*self.spectral, *self.temporal)], dim=1)
+        maps = [front]
+        h = front
+        for layer in self.midend:
+            h = layer(h)
+            maps.append(h)
+        return torch.cat(maps, dim=1)
+
+    def forward(self, x: torch.Tensor) -> NetworkOutput:
+        fmap = self.feature_map(x)
+        genre_logits = self.pool(self.genre_head(fmap)).squeeze(-1)
+        tag_logits = None
+        if self.cfg.backend_units:
+            # musicnn flattens (channels, [max, mean]) channel by channel.
+            pooled = torch.stack([fmap.amax(dim=2), fmap.mean(dim=2)], dim=2).flatten(1)
+            hidden = F.relu(self.penultimate(self.dropout(self.backend_bn(pooled))))
+            penultimate = self.penultimate_bn(hidden)
+            if self.tag_head is not None:
+                tag_logits = self.tag_head(self.dropout(penultimate))
+        if self.cfg.embedding == "penultimate":
+            embedding = penultimate
+        else:
+            embedding = self.pool(fmap).squeeze(-1)
+        return NetworkOutput(embedding, genre_logits, tag_logits)
