@@ -1,0 +1,340 @@
+"""The SQLite catalogue (WAL mode): the library's source of truth.
+
+One row per audio file: path, size, mtime, tags, analysis status and error, the model version that
+analysed it, genre and tag probabilities and the embedding (float32 blobs). Files the scanner could
+not use at all (AppleDouble, unreadable, loops) live in ``skipped``. ``meta.generation`` goes up with
+every change to the set of embeddings, so the vector index can tell when it is stale.
+
+Each thread gets its own connection; every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicsim.library.records import Problem, Track
+from musicsim.library.scanner import FoundFile, Skipped
+from musicsim.library.tags import TagInfo
+
+SCHEMA_VERSION = 1
+TOP_TAGS = 3  # extra tags shown per track
+
+_SCHEMA = """
+CREATE TABLE tracks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT NOT NULL DEFAULT '',
+    album TEXT NOT NULL DEFAULT '',
+    track_number INTEGER,
+    duration REAL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'analysed', 'failed')),
+    error TEXT,
+    model_version TEXT,
+    genre_probs BLOB,
+    tag_probs BLOB,
+    embedding BLOB,
+    n_segments INTEGER,
+    analysed_at REAL,
+    added_at REAL NOT NULL
+);
+CREATE INDEX tracks_status ON tracks (status, model_version);
+CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE models (
+    version TEXT PRIMARY KEY,
+    genres TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    embedding_size INTEGER NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('generation', '0');
+"""
+
+_TRACK_COLUMNS = ("id, path, title, artist, album, track_number, duration, status, error, model_version, "
+                  "genre_probs, tag_probs")
+
+
+class CatalogueError(RuntimeError):
+    """The catalogue file cannot be used (newer schema, not a database...)."""
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    id: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    version: str
+    genres: list[str]
+    tags: list[str]
+    embedding_size: int
+
+
+@dataclass(frozen=True)
+class AnalysisRow:
+    """One analysis outcome to store: ``embedding`` etc. set on success, ``error`` on failure."""
+
+    track_id: int
+    embedding: np.ndarray | None = None
+    genre_probs: np.ndarray | None = None
+    tag_probs: np.ndarray | None = None
+    n_segments: int | None = None
+    error: str | None = None
+
+
+def _blob(a: np.ndarray | None) -> bytes | None:
+    return None if a is None else np.ascontiguousarray(a, dtype=np.float32).tobytes()
+
+
+def _array(b: bytes | None) -> np.ndarray | None:
+    return None if b is None else np.frombuffer(b, dtype=np.float32)
+
+
+def under(root: str) -> tuple[str, str]:
+    """SQL bounds ``(lo, hi)`` such that ``lo <= path < hi`` selects paths inside folder ``root``."""
+    root = root.rstrip(os.sep)
+    return root + os.sep, root + chr(ord(os.sep) + 1)
+
+
+class Catalogue:
+    """The catalogue file at ``path`` (created with the current schema if missing)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._models: dict[str, ModelInfo] = {}
+        self._migrate()
+
+    # -- connections -----------------------------------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; use :meth:`transaction` for writes)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        try:
+            conn = self.conn()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise CatalogueError(f"{self.path} is not a musicsim catalogue ({exc}); move it away to start afresh.") from exc
+        if version > SCHEMA_VERSION:
+            raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
+        if version == 0:
+            with self.transaction() as c:  # re-checked inside: another process may have just created it
+                if c.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            c.execute(statement)
+                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _bump(self, conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    def generation(self) -> int:
+        return int(self.conn().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    # -- catalogue pass --------------------------------------------------------------------
+    def known_under(self, root: str) -> dict[str, KnownFile]:
+        lo, hi = under(root)
+        rows = self.conn().execute(
+            "SELECT path, id, size, mtime_ns FROM tracks WHERE path >= ? AND path < ?", (lo, hi))
+        return {p: KnownFile(i, s, m) for p, i, s, m in rows}
+
+    def add(self, conn: sqlite3.Connection, found: FoundFile, tags: TagInfo) -> int:
+        cur = conn.execute(
+            "INSERT INTO tracks (path, size, mtime_ns, title, artist, album, track_number, duration, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (found.path, found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number,
+             tags.duration, time.time()))
+        return int(cur.lastrowid)
+
+    def mark_changed(self, conn: sqlite3.Connection, track_id: int, found: FoundFile, tags: TagInfo) -> None:
+        """New size/mtime and tags; the old analysis is dropped and the track is pending again."""
+        conn.execute(
+            "UPDATE tracks SET size = ?, mtime_ns = ?, title = ?, artist = ?, album = ?, track_number = ?, "
+            "duration = ?, status = 'pending', error = NULL, model_version = NULL, genre_probs = NULL, "
+            "tag_probs = NULL, embedding = NULL, n_segments = NULL, analysed_at = NULL WHERE id = ?",
+            (found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number, tags.duration,
+             track_id))
+        self._bump(conn)
+
+    def remove(self, conn: sqlite3.Connection, track_ids: Iterable[int]) -> None:
+        conn.executemany("DELETE FROM tracks WHERE id = ?", [(i,) for i in track_ids])
+        self._bump(conn)
+
+    def replace_skipped(self, conn: sqlite3.Connection, root: str, skipped: Sequence[Skipped]) -> None:
+        """The scan-time problems under ``root`` become exactly ``skipped``."""
+        lo, hi = under(root)
+        conn.execute("DELETE FROM skipped WHERE path = ? OR (path >= ? AND path < ?)", (root, lo, hi))
+        conn.executemany("INSERT OR REPLACE INTO skipped (path, reason) VALUES (?, ?)",
+                         [(s.path, s.reason) for s in skipped])
+
+    # -- analysis --------------------------------------------------------------------------
+    def register_model(self, info: ModelInfo) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO models (version, genres, tags, embedding_size) VALUES (?, ?, ?, ?)",
+                         (info.version, json.dumps(info.genres), json.dumps(info.tags), info.embedding_size))
+        self._models[info.version] = info
+
+    def model(self, version: str | None) -> ModelInfo | None:
+        if version is None:
+            return None
+        if version not in self._models:
+            row = self.conn().execute("SELECT genres, tags, embedding_size FROM models WHERE version = ?",
+                                      (version,)).fetchone()
+            if row is None:
+                return None
+            self._models[version] = ModelInfo(version, json.loads(row[0]), json.loads(row[1]), int(row[2]))
+        return self._models[version]
+
+    def pending_jobs(self, model_version: str) -> list[tuple[int, str]]:
+        """``(id, path)`` of tracks never analysed, changed, or analysed by another model version."""
+        rows = self.conn().execute(
+            "SELECT id, path FROM tracks WHERE status = 'pending' "
+            "OR (status = 'analysed' AND model_version IS NOT ?) ORDER BY id", (model_version,))
+        return [(int(i), p) for i, p in rows]
+
+    def write_results(self, model_version: str, rows: Sequence[AnalysisRow]) -> int:
+        """Store a batch of outcomes in one transaction; returns the new generation."""
+        now = time.time()
+        with self.transaction() as conn:
+            for r in rows:
+                if r.error is not None:
+                    conn.execute(
+                        "UPDATE tracks SET status = 'failed', error = ?, model_version = ?, genre_probs = NULL, "
+                        "tag_probs = NULL, embedding = NULL, n_segments = NULL, analysed_at = ? WHERE id = ?",
+                        (r.error, model_version, now, r.track_id))
+                else:
+                    conn.execute(
+                        "UPDATE tracks SET status = 'analysed', error = NULL, model_version = ?, genre_probs = ?, "
+                        "tag_probs = ?, embedding = ?, n_segments = ?, analysed_at = ? WHERE id = ?",
+                        (model_version, _blob(r.genre_probs), _blob(r.tag_probs), _blob(r.embedding),
+                         r.n_segments, now, r.track_id))
+            self._bump(conn)
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    # -- queries ---------------------------------------------------------------------------
+    def active_version(self) -> str | None:
+        """The model version most analysed tracks have (ties: the most recent); None before any analysis."""
+        row = self.conn().execute(
+            "SELECT model_version FROM tracks WHERE status = 'analysed' GROUP BY model_version "
+            "ORDER BY COUNT(*) DESC, MAX(analysed_at) DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def counts(self, model_version: str | None) -> tuple[int, int, int, int]:
+        """``(tracks, analysed, pending, failed)``; analyses by another model version count as pending."""
+        total, analysed, failed = self.conn().execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'analysed' AND model_version IS ?), 0), "
+            "COALESCE(SUM(status = 'failed'), 0) FROM tracks", (model_version,)).fetchone()
+        return int(total), int(analysed), int(total - analysed - failed), int(failed)
+
+    def embeddings(self, model_version: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, matrix)`` of every track analysed with ``model_version``."""
+        rows = self.conn().execute(
+            "SELECT id, embedding FROM tracks WHERE status = 'analysed' AND model_version = ? ORDER BY id",
+            (model_version,)).fetchall()
+        if not rows:
+            info = self.model(model_version)
+            return np.zeros(0, np.int64), np.zeros((0, info.embedding_size if info else 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.stack([_array(r[1]) for r in rows])
+
+    def embedding(self, track_id: int) -> tuple[str | None, np.ndarray | None]:
+        row = self.conn().execute("SELECT model_version, embedding FROM tracks WHERE id = ? AND status = 'analysed'",
+                                  (track_id,)).fetchone()
+        return (row[0], _array(row[1])) if row else (None, None)
+
+    def _track(self, row: sqlite3.Row | tuple) -> Track:
+        (tid, path, title, artist, album, number, duration, status, error, version, genre_b, tag_b) = row
+        genre = confidence = None
+        tags: list[tuple[str, float]] = []
+        info = self.model(version)
+        probs = _array(genre_b)
+        if info is not None and probs is not None and probs.size == len(info.genres):
+            best = int(np.argmax(probs))
+            genre, confidence = info.genres[best].lower(), float(probs[best])
+        tag_probs = _array(tag_b)
+        if info is not None and tag_probs is not None and tag_probs.size == len(info.tags) and tag_probs.size:
+            top = np.argsort(-tag_probs)[:TOP_TAGS]
+            tags = [(info.tags[i], round(float(tag_probs[i]), 4)) for i in top]
+        return Track(id=int(tid), path=path, title=title, artist=artist, album=album, track_number=number,
+                     duration=duration, status=status, genre=genre, confidence=confidence, tags=tags, error=error)
+
+    def track(self, track_id: int) -> Track | None:
+        row = self.conn().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return self._track(row) if row else None
+
+    def track_by_path(self, path: str) -> Track | None:
+        row = self.conn().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE path = ?", (path,)).fetchone()
+        return self._track(row) if row else None
+
+    def tracks(self, ids: Sequence[int] | None = None) -> list[Track]:
+        """Every track ordered by artist, album, track number, path; or the given ids, in that order."""
+        conn = self.conn()
+        if ids is None:
+            rows = conn.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks ORDER BY artist COLLATE NOCASE, "
+                                "album COLLATE NOCASE, track_number, path")
+            return [self._track(r) for r in rows]
+        by_id: dict[int, Track] = {}
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in conn.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id IN ({marks})", chunk):
+                by_id[int(r[0])] = self._track(r)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def durations(self, ids: Sequence[int]) -> dict[int, float | None]:
+        return {t.id: t.duration for t in self.tracks(ids)}
+
+    def problems(self) -> list[Problem]:
+        rows = self.conn().execute(
+            "SELECT path, error FROM tracks WHERE status = 'failed' UNION ALL SELECT path, reason FROM skipped "
+            "ORDER BY 1")
+        return [Problem(path=p, reason=r or "unknown error") for p, r in rows]
