@@ -285,6 +285,19 @@ class Catalogue:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         return ids, np.stack([_array(r[1]) for r in rows])
 
+    def embeddings_for(self, ids: Sequence[int], model_version: str) -> dict[int, np.ndarray]:
+        """Embeddings of those ``ids`` analysed with ``model_version``."""
+        out: dict[int, np.ndarray] = {}
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn().execute(
+                f"SELECT id, embedding FROM tracks WHERE id IN ({marks}) AND status = 'analysed' "
+                "AND model_version = ?", (*chunk, model_version))
+            out.update((int(i), _array(e)) for i, e in rows)
+        return out
+
     def embedding(self, track_id: int) -> tuple[str | None, np.ndarray | None]:
         row = self.conn().execute("SELECT model_version, embedding FROM tracks WHERE id = ? AND status = 'analysed'",
                                   (track_id,)).fetchone()

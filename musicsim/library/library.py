@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
+from musicsim.library.index import VectorIndex, open_index
+from musicsim.library.playlist import write_m3u8
 from musicsim.library.records import (
     AnalysisProgress,
     AnalysisReport,
@@ -20,8 +27,23 @@ from musicsim.library.records import (
     SyncReport,
     Track,
 )
+from musicsim.library.scanner import FoundFile, Skipped, walk_audio
+from musicsim.library import similar as _similar
+from musicsim.library.tags import read_tags
+from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
+from musicsim.model.device import describe_device, pick_device
+from musicsim.paths import resolve_data_dir
 
 PathLike = str | os.PathLike[str]
+
+CATALOGUE_FILE = "catalogue.sqlite3"
+INDEX_FILE = "index.hnsw"
+SYNC_BATCH = 200  # files catalogued per transaction
+INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the catalogue anyway if stale
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip()
 
 
 class Library:
@@ -29,47 +51,339 @@ class Library:
 
     def __init__(self, data_dir: PathLike | None = None, model_path: PathLike | None = None,
                  device: str | None = None) -> None:
-        raise NotImplementedError
+        self.data_dir = resolve_data_dir(data_dir)
+        self.model_path = Path(model_path).expanduser() if model_path else default_model_path()
+        self.device_preference = device
+        self.catalogue = Catalogue(self.data_dir / CATALOGUE_FILE)
+        self.index_path = self.data_dir / INDEX_FILE
+        self._model = None  # LoadedModel, loaded on first analysis
+        self._model_version: str | None = None
+        self._model_lock = threading.Lock()
+        self._index: VectorIndex | None = None
+        self._index_lock = threading.RLock()
+
+    # -- model -----------------------------------------------------------------------------
+    def model(self):  # -> LoadedModel
+        """The analysis model, loaded once; raises ModelNotFoundError/ModelFileError with a user message."""
+        with self._model_lock:
+            if self._model is None:
+                from musicsim.model.inference import load_model  # torch-heavy; only analysis needs it
+
+                self._model = load_model(self.model_path, device=self.device_preference)
+                self._model_version = self._model.version
+            return self._model
+
+    def model_version(self) -> str | None:
+        """The model file's version (None when there is no usable model file)."""
+        if self._model_version is None:
+            try:
+                self._model_version = load_checkpoint(self.model_path).version
+            except (ModelNotFoundError, ModelFileError):
+                return None
+        return self._model_version
+
+    def device_name(self) -> str:
+        if self._model is not None:
+            return self._model.device_name
+        return describe_device(pick_device(self.device_preference))
 
     # -- catalogue -------------------------------------------------------------------------
     def sync_folder(self, folder: PathLike,
                     on_track: Callable[[Track], None] | None = None) -> SyncReport:
-        """Catalogue ``folder`` from tags only (fast, no decoding): add new, refresh changed, drop vanished."""
-        raise NotImplementedError
+        """Catalogue ``folder`` from tags only (fast, no decoding): add new, refresh changed, drop vanished.
+
+        ``on_track`` is called with each new or changed track once it is in the catalogue.
+        Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
+        """
+        root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
+        cat = self.catalogue
+        generation_before = cat.generation()
+        known = cat.known_under(root)
+        report = SyncReport()
+        seen: set[str] = set()
+        skipped: list[Skipped] = []
+        todo: list[tuple[FoundFile, int | None]] = []
+        touched: list[int] = []
+
+        def flush() -> None:
+            tagged = [(found, old, read_tags(found.path)) for found, old in todo]  # outside the write lock
+            ids = []
+            with cat.transaction() as conn:
+                for found, old, tags in tagged:
+                    if old is None:
+                        ids.append(cat.add(conn, found, tags))
+                    else:
+                        cat.mark_changed(conn, old, found, tags)
+                        ids.append(old)
+            touched.extend(i for (_, old), i in zip(todo, ids) if old is not None)
+            todo.clear()
+            if on_track is not None:
+                for track in cat.tracks(ids):
+                    on_track(track)
+
+        for item in walk_audio(root):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            seen.add(item.path)
+            old = known.get(item.path)
+            if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                report.unchanged += 1
+                continue
+            if old is None:
+                report.added += 1
+            else:
+                report.changed += 1
+            todo.append((item, None if old is None else old.id))
+            if len(todo) >= SYNC_BATCH:
+                flush()
+        if todo:
+            flush()
+        # Folders that could not be opened keep their tracks: their files are unreachable, not gone.
+        blocked = tuple(s.path + os.sep for s in skipped if s.reason.startswith("cannot open folder"))
+        gone = [k.id for p, k in known.items() if p not in seen and not p.startswith(blocked or ("\0",))]
+        with cat.transaction() as conn:
+            if gone:
+                cat.remove(conn, gone)
+            cat.replace_skipped(conn, root, skipped)
+        report.removed = len(gone)
+        report.skipped = len(skipped)
+        if gone or touched:
+            self._forget(gone + touched, generation_before)
+        return report
+
+    def _forget(self, ids: list[int], generation_before: int) -> None:
+        """Drop ``ids`` from the in-memory index if it was in step before they were removed/changed."""
+        with self._index_lock:
+            index = self._index
+            if index is None or index.generation != generation_before:
+                return
+            index.delete(ids)
+            index.generation = self.catalogue.generation()
 
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None) -> AnalysisReport:
-        """Analyse every pending track (new, changed, or analysed by another model version)."""
-        raise NotImplementedError
+        """Analyse every pending track (new, changed, or analysed by another model version).
+
+        Each batch of results is stored in one transaction, so an interrupted run keeps every
+        finished track. ``progress`` is called at least once a second while work is being done.
+        Raises ModelNotFoundError when there is no model file.
+        """
+        model = self.model()
+        from musicsim.analysis.pipeline import run_analysis  # the decode/feature workers
+
+        cat = self.catalogue
+        cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
+        jobs = cat.pending_jobs(model.version)
+        report = AnalysisReport()
+        if not jobs:
+            return report
+        cancel = cancel or threading.Event()
+        paths = dict(jobs)
+        start = time.monotonic()
+        state = {"done": 0, "failed": 0, "current": None, "saved": start}
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        with self._index_lock:
+            if cat.active_version() in (None, model.version):
+                self._index = self._open_index(model.version) or VectorIndex(
+                    model.embedding_size, model.version, cat.generation())
+
+        def emit() -> None:
+            if progress is None:
+                return
+            with lock:
+                done, failed, current = state["done"], state["failed"], state["current"]
+            elapsed = time.monotonic() - start
+            eta = elapsed / done * (len(jobs) - done) if done else None
+            progress(AnalysisProgress(done=done, total=len(jobs), failed=failed, elapsed_s=elapsed, eta_s=eta,
+                                      current_path=current))
+
+        def on_results(batch) -> None:  # list[JobResult]
+            if errors:
+                return
+            try:
+                rows = [AnalysisRow(r.track_id, error=r.error) if r.result is None else
+                        AnalysisRow(r.track_id, r.result.embedding, r.result.genre_probs, r.result.tag_probs,
+                                    r.result.n_segments) for r in batch]
+                before = cat.generation()
+                generation = cat.write_results(model.version, rows)
+                self._index_results(model.version, rows, before, generation)
+            except BaseException as exc:  # noqa: BLE001 - re-raised after the pipeline stops
+                errors.append(exc)
+                cancel.set()
+                return
+            with lock:
+                state["done"] += len(rows)
+                state["failed"] += sum(r.error is not None for r in rows)
+                state["current"] = paths.get(batch[-1].track_id) if batch else None
+            emit()
+
+        stop_ticker = threading.Event()
+
+        def ticker() -> None:
+            while not stop_ticker.wait(1.0):
+                emit()
+
+        tick = threading.Thread(target=ticker, name="musicsim-progress", daemon=True)
+        tick.start()
+        try:
+            run_analysis(jobs, model, workers=workers, on_results=on_results, cancel=cancel)
+        finally:
+            stop_ticker.set()
+            tick.join()
+            self._save_index()
+        if errors:
+            raise errors[0]
+        report.analysed = state["done"] - state["failed"]
+        report.failed = state["failed"]
+        report.cancelled = cancel.is_set() and state["done"] < len(jobs)
+        report.elapsed_s = time.monotonic() - start
+        emit()
+        return report
+
+    def _index_results(self, version: str, rows: list[AnalysisRow], before: int, generation: int) -> None:
+        with self._index_lock:
+            index = self._index
+            if index is None or index.model_version != version:
+                return
+            if index.generation != before:  # someone else changed the catalogue: rebuild when next needed
+                self._index = None
+                return
+            good = [r for r in rows if r.error is None]
+            if good:
+                index.add(np.array([r.track_id for r in good]), np.stack([r.embedding for r in good]))
+            bad = [r.track_id for r in rows if r.error is not None]
+            if bad:
+                index.delete(bad)
+            index.generation = generation
+            now = time.monotonic()
+            if now - getattr(index, "saved_at", 0.0) > INDEX_SAVE_INTERVAL_S:
+                index.save(self.index_path)
+                index.saved_at = now
+
+    def _save_index(self) -> None:
+        with self._index_lock:
+            index = self._index
+            if index is not None and index.dirty and index.generation == self.catalogue.generation():
+                index.save(self.index_path)
+
+    def _open_index(self, version: str) -> VectorIndex | None:
+        """The index for ``version`` in step with the catalogue (the cached one, loaded, or rebuilt)."""
+        with self._index_lock:
+            index = self._index
+            if (index is None or index.model_version != version
+                    or index.generation != self.catalogue.generation()):
+                self._index = index = open_index(self.catalogue, self.index_path, version)
+            return index
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending``."""
-        raise NotImplementedError
+        synced = self.sync_folder(folder)
+        if cancel is not None and cancel.is_set():
+            return synced, AnalysisReport(cancelled=True)
+        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers)
 
     # -- queries ---------------------------------------------------------------------------
+    def current_version(self) -> str | None:
+        """The model version analyses are counted against: the model file's, else the catalogue's."""
+        return self.model_version() or self.catalogue.active_version()
+
     def status(self) -> LibraryStatus:
-        raise NotImplementedError
+        version = self.current_version()
+        tracks, analysed, pending, failed = self.catalogue.counts(version)
+        try:
+            device = self.device_name()
+        except ValueError as exc:  # an unavailable --device
+            device = f"unavailable ({exc})"
+        return LibraryStatus(tracks=tracks, analysed=analysed, pending=pending, failed=failed,
+                             model_version=version, device=device)
 
     def tracks(self) -> list[Track]:
-        raise NotImplementedError
+        return self.catalogue.tracks()
 
     def track(self, track_id: int) -> Track | None:
-        raise NotImplementedError
+        return self.catalogue.track(track_id)
 
     def find(self, query: str) -> Track:
         """A track by file path, or by text matched against title/artist; raises LookupError."""
-        raise NotImplementedError
+        text = query.strip()
+        if not text:
+            raise LookupError("Give a file path or some words of a title or artist.")
+        path = os.path.abspath(os.path.expanduser(text))
+        for candidate in (path, os.path.realpath(path)):
+            track = self.catalogue.track_by_path(candidate)
+            if track is not None:
+                return track
+        if os.path.isfile(path):
+            raise LookupError(f"{path} is not in the library; scan its folder first (musicsim scan FOLDER).")
+        q = _fold(text)
+        words = q.split()
+        best: tuple[tuple[int, int, int], Track] | None = None
+        for t in self.catalogue.tracks():
+            title, artist = _fold(t.title), _fold(t.artist)
+            exact = q in (title, f"{artist} - {title}", f"{artist} {title}")
+            hay = f"{artist} {title} {_fold(t.album)} {_fold(Path(t.path).stem)}"
+            if not exact and not all(w in hay for w in words):
+                continue
+            key = (int(exact), int(t.status == "analysed"), -t.id)
+            if best is None or key > best[0]:
+                best = (key, t)
+        if best is None:
+            raise LookupError(f'No track in the library matches "{text}".')
+        return best[1]
+
+    def _resolve(self, seed: Track | int | str) -> Track:
+        if isinstance(seed, Track):
+            return seed
+        if isinstance(seed, (int, np.integer)):
+            track = self.track(int(seed))
+            if track is None:
+                raise LookupError(f"No track with id {seed}.")
+            return track
+        return self.find(str(seed))
 
     def similar(self, seed: Track | int | str, n: int = 10, max_per_artist: int | None = 2) -> list[SimilarTrack]:
-        """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording."""
-        raise NotImplementedError
+        """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording.
+
+        ``max_per_artist`` caps songs per artist (None: no cap). Raises LookupError when the seed
+        is unknown or not analysed.
+        """
+        track = self._resolve(seed)
+        version, embedding = self.catalogue.embedding(track.id)
+        if embedding is None:
+            why = f"analysis failed: {track.error}" if track.status == "failed" else "it has not been analysed yet (run musicsim scan)"
+            raise LookupError(f'"{track.title}" has no analysis: {why}.')
+        index = self._open_index(version)
+        if index is None or n <= 0:
+            return []
+        k = min(index.count, 4 * n + 16)
+        while True:
+            ids, scores = index.query(embedding, k)
+            vectors = self.catalogue.embeddings_for(ids, version)
+            tracks = {t.id: t for t in self.catalogue.tracks(list(ids))}
+            candidates = [_similar.Candidate(tracks[i], float(s), vectors[i])
+                          for i, s in zip(ids.tolist(), scores) if i in tracks and i in vectors]
+            picked = _similar.pick(track, embedding, candidates, n, max_per_artist)
+            if len(picked) >= n or k >= index.count:
+                return picked
+            k = min(index.count, k * 4)
 
     def problems(self) -> list[Problem]:
-        raise NotImplementedError
+        return self.catalogue.problems()
 
     def export_m3u8(self, tracks: Sequence[Track], out: PathLike) -> Path:
-        raise NotImplementedError
+        """Write ``tracks`` as an extended M3U8 playlist (atomically); returns the absolute path."""
+        return write_m3u8(tracks, out)
 
     def close(self) -> None:
-        raise NotImplementedError
+        self._save_index()
+        self.catalogue.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
