@@ -374,6 +374,13 @@ class Library:
     def problems(self) -> list[Problem]:
         return self.catalogue.problems()
 
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, (n, d) float32 matrix)`` of every track analysed with the current model (for maps)."""
+        version = self.current_version()
+        if version is None:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return self.catalogue.embeddings(version)
+
     def export_m3u8(self, tracks: Sequence[Track], out: PathLike) -> Path:
         """Write ``tracks`` as an extended M3U8 playlist (atomically); returns the absolute path."""
         return write_m3u8(tracks, out)
