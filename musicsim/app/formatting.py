@@ -1,0 +1,30 @@
+"""Short human-readable strings for durations, ETAs and scores (no Qt)."""
+
+from __future__ import annotations
+
+
+def format_duration(seconds: float | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a track length; empty when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_eta(seconds: float | None) -> str:
+    """A coarse time-remaining phrase: "about 3 min left", "under a minute left"."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "estimating time left"
+    if seconds < 60:
+        return "under a minute left"
+    minutes = int(round(seconds / 60))
+    if minutes < 90:
+        return f"about {minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min left"
+
+
+def format_percent(p: float | None) -> str:
+    return "" if p is None else f"{100.0 * p:.0f}%"

@@ -1,0 +1,190 @@
+"""The "similar songs" playlist: a table model over :class:`SimilarTrack` and the pane around it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QStackedLayout, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from musicsim.app.formatting import format_duration
+from musicsim.app.palette import genre_icon
+from musicsim.app.track_model import TRACK_ID_ROLE, display_title
+from musicsim.library.records import SimilarTrack, Track
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class PlaylistModel(QAbstractTableModel):
+    """Similar tracks in rank order, with their similarity; one row is marked as now playing."""
+
+    COLUMNS = ("#", "Title", "Artist", "Genre", "Time", "Similarity")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.seed: Track | None = None
+        self._items: list[SimilarTrack] = []
+        self._playing: int | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        t, col = item.track, index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (str(index.row() + 1), display_title(t), t.artist, t.genre or "",
+                    format_duration(t.duration), f"{item.score:.3f}")[col]
+        if role == TRACK_ID_ROLE:
+            return t.id
+        if role == Qt.ItemDataRole.DecorationRole and col == 3:
+            return genre_icon(t.genre)
+        if role == Qt.ItemDataRole.FontRole and index.row() == self._playing:
+            return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return t.path
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 4, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def set_playlist(self, seed: Track | None, items: Sequence[SimilarTrack]) -> None:
+        self.beginResetModel()
+        self.seed = seed
+        self._items = list(items)
+        self._playing = None
+        self.endResetModel()
+
+    def items(self) -> list[SimilarTrack]:
+        return list(self._items)
+
+    def tracks(self) -> list[Track]:
+        return [i.track for i in self._items]
+
+    def track_at(self, row: int) -> Track | None:
+        return self._items[row].track if 0 <= row < len(self._items) else None
+
+    @property
+    def playing_row(self) -> int | None:
+        return self._playing
+
+    def set_playing_row(self, row: int | None) -> None:
+        old, self._playing = self._playing, row
+        for r in {old, row} - {None}:
+            if 0 <= r < len(self._items):  # type: ignore[operator]
+                self.dataChanged.emit(self.index(r, 0), self.index(r, len(self.COLUMNS) - 1))
+
+
+class _PlaylistView(QTableView):
+    """Enter plays the current row, like a double-click."""
+
+    activated_row = Signal(int)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.activated_row.emit(self.currentIndex().row())
+            return
+        super().keyPressEvent(event)
+
+
+class PlaylistPane(QWidget):
+    """Header ("Similar to …"), length spin box, export button and the playlist table."""
+
+    play_row = Signal(int)  # user asked to play this row
+    length_changed = Signal(int)
+    export_requested = Signal()
+
+    def __init__(self, length: int = 10, parent=None) -> None:
+        super().__init__(parent)
+        self.model = PlaylistModel(self)
+        self.title = QLabel("Similar songs")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.subtitle = QLabel("Select a song to see the songs that sound most like it.")
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setStyleSheet("color: palette(mid);")
+
+        self.length = QSpinBox()
+        self.length.setRange(1, 200)
+        self.length.setValue(length)
+        self.length.setPrefix("Length: ")
+        self.length.setToolTip("How many similar songs to list")
+        self.length.valueChanged.connect(self.length_changed)
+        self.export_button = QPushButton("Export M3U8…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_requested)
+
+        self.view = _PlaylistView()
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setShowGrid(False)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 8)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.view.doubleClicked.connect(lambda idx: self.play_row.emit(idx.row()))
+        self.view.activated_row.connect(self.play_row)
+
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.placeholder)
+        self._stack.addWidget(self.view)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.length)
+        controls.addStretch(1)
+        controls.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addLayout(controls)
+        layout.addLayout(self._stack, 1)
+        self.show_message("No song selected yet.")
+
+    def show_message(self, text: str) -> None:
+        """Empty the playlist and show ``text`` in its place."""
+        self.model.set_playlist(None, [])
+        self.placeholder.setText(text)
+        self._stack.setCurrentWidget(self.placeholder)
+        self.export_button.setEnabled(False)
+
+    def set_seed_pending(self, seed: Track) -> None:
+        self.title.setText(f"Similar to “{display_title(seed)}”")
+        self.subtitle.setText(" · ".join(x for x in (seed.artist, seed.album) if x))
+
+    def set_playlist(self, seed: Track, items: Sequence[SimilarTrack]) -> None:
+        self.set_seed_pending(seed)
+        if not items:
+            self.show_message("No other analysed songs yet.")
+            return
+        self.model.set_playlist(seed, items)
+        self._stack.setCurrentWidget(self.view)
+        self.export_button.setEnabled(True)
+        total = sum(i.track.duration or 0.0 for i in items)
+        self.subtitle.setText(" · ".join(x for x in (seed.artist, seed.album) if x)
+                              + f"  —  {len(items)} songs, {format_duration(total)}")

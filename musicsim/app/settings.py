@@ -1,0 +1,55 @@
+"""The app's remembered choices, stored with QSettings (music folder, window layout, player)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "musicsim"
+APPLICATION = "musicsim"
+
+
+class AppSettings:
+    """Typed access to a :class:`QSettings` store; pass a custom one (e.g. an INI file) to isolate tests."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    # -- music folder ----------------------------------------------------------------------
+    @property
+    def folder(self) -> str | None:
+        value = self.store.value("library/folder", "", str)
+        return value or None
+
+    @folder.setter
+    def folder(self, path: str | None) -> None:
+        self.store.setValue("library/folder", path or "")
+
+    # -- playlist and player ---------------------------------------------------------------
+    @property
+    def playlist_length(self) -> int:
+        return int(self.store.value("playlist/length", 10, int))
+
+    @playlist_length.setter
+    def playlist_length(self, n: int) -> None:
+        self.store.setValue("playlist/length", int(n))
+
+    @property
+    def volume(self) -> int:
+        """Player volume in percent."""
+        return int(self.store.value("player/volume", 80, int))
+
+    @volume.setter
+    def volume(self, percent: int) -> None:
+        self.store.setValue("player/volume", int(percent))
+
+    # -- window layout ---------------------------------------------------------------------
+    def layout(self, key: str) -> QByteArray | None:
+        """Saved geometry/state blob for ``key`` ("geometry", "window_state", "splitter", "header")."""
+        value = self.store.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_layout(self, key: str, blob: QByteArray) -> None:
+        self.store.setValue(f"window/{key}", blob)
+
+    def sync(self) -> None:
+        self.store.sync()

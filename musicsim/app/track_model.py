@@ -1,0 +1,256 @@
+"""The library table: a :class:`QAbstractTableModel` over :class:`Track` records, and its filter proxy.
+
+Rows are updated in place as analysis results arrive (one ``dataChanged`` per batch, never a model
+reset), so a 100 000-track view keeps its scroll position and selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QFont
+
+from musicsim.app.formatting import format_duration, format_percent
+from musicsim.app.palette import genre_icon
+from musicsim.library.records import Track
+
+TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def display_title(track: Track) -> str:
+    """The title tag, or the file name without extension when the tag is empty."""
+    return track.title or Path(track.path).stem
+
+
+class TrackTableModel(QAbstractTableModel):
+    """Tracks in catalogue order; columns title, artist, album, time, genre, confidence."""
+
+    COLUMNS = ("Title", "Artist", "Album", "Time", "Genre", "Confidence")
+    TITLE, ARTIST, ALBUM, TIME, GENRE, CONFIDENCE = range(6)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._tracks: list[Track] = []
+        self._row_of: dict[int, int] = {}
+        self._search: list[str] = []
+        self._italic = QFont()
+        self._italic.setItalic(True)
+
+    # -- Qt model interface ----------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._tracks)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.COLUMNS[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in (self.TIME, self.CONFIDENCE):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        t = self._tracks[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(t, col)
+        if role == SORT_ROLE:
+            return self._sort_key(t, col)
+        if role == TRACK_ID_ROLE:
+            return t.id
+        if role == Qt.ItemDataRole.DecorationRole and col == self.GENRE and t.status == "analysed":
+            return genre_icon(t.genre)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if t.status == "failed":
+                return f"Could not analyse: {t.error or 'unknown reason'}"
+            if col == self.GENRE and t.tags:
+                return "Sounds like: " + ", ".join(f"{name} {100 * p:.0f}%" for name, p in t.tags[:5])
+            if col == self.TITLE:
+                return t.path
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.GENRE and t.status != "analysed":
+            return QColor("#c0392b") if t.status == "failed" else QColor("#8a8a8a")
+        if role == Qt.ItemDataRole.FontRole and col == self.GENRE and t.status != "analysed":
+            return self._italic
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.TIME, self.CONFIDENCE):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, t: Track, col: int) -> str:
+        if col == self.TITLE:
+            return display_title(t)
+        if col == self.ARTIST:
+            return t.artist
+        if col == self.ALBUM:
+            return t.album
+        if col == self.TIME:
+            return format_duration(t.duration)
+        if col == self.GENRE:
+            if t.status == "analysed":
+                return t.genre or ""
+            return "could not analyse" if t.status == "failed" else "analysing…"
+        if col == self.CONFIDENCE:
+            return format_percent(t.confidence) if t.status == "analysed" else ""
+        return ""
+
+    def _sort_key(self, t: Track, col: int):
+        if col == self.TITLE:
+            return display_title(t).casefold()
+        if col == self.ARTIST:
+            return (t.artist or "").casefold()
+        if col == self.ALBUM:
+            # album order: album, then track number
+            return f"{(t.album or '').casefold()}\x00{t.track_number or 0:05d}"
+        if col == self.TIME:
+            return float(t.duration or 0.0)
+        if col == self.GENRE:
+            return (t.genre or "~") if t.status == "analysed" else "~~"
+        if col == self.CONFIDENCE:
+            return float(t.confidence or 0.0) if t.status == "analysed" else -1.0
+        return None
+
+    # -- records ---------------------------------------------------------------------------
+    def track_at(self, row: int) -> Track:
+        return self._tracks[row]
+
+    def track_by_id(self, track_id: int) -> Track | None:
+        row = self._row_of.get(track_id)
+        return None if row is None else self._tracks[row]
+
+    def row_of(self, track_id: int) -> int | None:
+        return self._row_of.get(track_id)
+
+    def tracks(self) -> list[Track]:
+        return list(self._tracks)
+
+    def search_text(self, row: int) -> str:
+        """Lower-case title, artist, album and genre of ``row``, what the search box matches."""
+        return self._search[row]
+
+    def genres(self) -> list[str]:
+        """Predicted genres present in the library, sorted."""
+        return sorted({t.genre for t in self._tracks if t.status == "analysed" and t.genre})
+
+    def counts(self) -> dict[str, int]:
+        out = {"tracks": len(self._tracks), "analysed": 0, "pending": 0, "failed": 0}
+        for t in self._tracks:
+            out[t.status] = out.get(t.status, 0) + 1
+        return out
+
+    @staticmethod
+    def _search_key(t: Track) -> str:
+        return " ".join((display_title(t), t.artist, t.album, t.genre or "")).casefold()
+
+    def set_tracks(self, tracks: Sequence[Track]) -> None:
+        """Replace everything (first load)."""
+        self.beginResetModel()
+        self._tracks = list(tracks)
+        self._reindex()
+        self.endResetModel()
+
+    def merge(self, tracks: Iterable[Track], complete: bool = False) -> None:
+        """Update known tracks in place, append new ones; with ``complete``, drop tracks not given.
+
+        Emits one ``dataChanged`` over the updated span, one insert and contiguous removes: never a reset.
+        """
+        incoming = list(tracks)
+        changed_rows: list[int] = []
+        new: list[Track] = []
+        for t in incoming:
+            row = self._row_of.get(t.id)
+            if row is None:
+                new.append(t)
+            elif self._tracks[row] != t:
+                self._tracks[row] = t
+                self._search[row] = self._search_key(t)
+                changed_rows.append(row)
+        if changed_rows:
+            last = len(self.COLUMNS) - 1
+            self.dataChanged.emit(self.index(min(changed_rows), 0), self.index(max(changed_rows), last))
+        if complete:
+            keep = {t.id for t in incoming}
+            gone = sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True)
+            for first, last_row in _runs_descending(gone):
+                self.beginRemoveRows(QModelIndex(), first, last_row)
+                del self._tracks[first:last_row + 1]
+                del self._search[first:last_row + 1]
+                self.endRemoveRows()
+            if gone:
+                self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+        if new:
+            start = len(self._tracks)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            for t in new:
+                self._row_of[t.id] = len(self._tracks)
+                self._tracks.append(t)
+                self._search.append(self._search_key(t))
+            self.endInsertRows()
+
+    def _reindex(self) -> None:
+        self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+        self._search = [self._search_key(t) for t in self._tracks]
+
+
+def _runs_descending(rows_desc: list[int]) -> list[tuple[int, int]]:
+    """Group descending row numbers into contiguous ``(first, last)`` runs, highest run first."""
+    runs: list[tuple[int, int]] = []
+    for row in rows_desc:
+        if runs and runs[-1][0] == row + 1:
+            runs[-1] = (row, runs[-1][1])
+        else:
+            runs.append((row, row))
+    return runs
+
+
+class TrackFilterProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` and keeps rows matching every word of the search text and the genre."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+        self._genre: str | None = None
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    def set_search(self, text: str) -> None:
+        words = text.casefold().split()
+        if words != self._words:
+            self._refilter(lambda: setattr(self, "_words", words))
+
+    def set_genre(self, genre: str | None) -> None:
+        genre = genre or None
+        if genre != self._genre:
+            self._refilter(lambda: setattr(self, "_genre", genre))
+
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model: TrackTableModel = self.sourceModel()  # type: ignore[assignment]
+        if self._genre is not None:
+            t = model.track_at(source_row)
+            if t.status != "analysed" or t.genre != self._genre:
+                return False
+        if self._words:
+            text = model.search_text(source_row)
+            return all(w in text for w in self._words)
+        return True
+
+    def track_id(self, proxy_row: int) -> int | None:
+        if not 0 <= proxy_row < self.rowCount():
+            return None
+        return self.data(self.index(proxy_row, 0), TRACK_ID_ROLE)

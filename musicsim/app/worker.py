@@ -1,0 +1,213 @@
+"""Engine calls off the GUI thread: the analysis worker thread and one-shot background tasks.
+
+The worker only calls the :class:`~musicsim.library.library.Library` facade (the same functions the
+CLI uses) and reports through Qt signals, which arrive queued on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+
+from musicsim.library.library import Library
+from musicsim.library.records import AnalysisProgress, AnalysisReport, Track
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one worker run does: load the catalogue, optionally sync a folder, optionally analyse."""
+
+    folder: str | None = None  # sync this folder first (None: no sync)
+    analyse: bool = True
+
+
+class AnalysisWorker(QThread):
+    """Runs one :class:`Job`: catalogue snapshot, ``sync_folder``, then ``analyse_pending``.
+
+    ``tracks_loaded(list)`` carries a full snapshot of the tracks under ``scope`` (the music folder);
+    ``tracks_updated(list)`` carries only tracks whose record changed since the last report, batched:
+    during analysis a helper thread re-reads the catalogue at most every ``update_interval`` seconds,
+    so the engine's own threads are never held up by the app.
+    """
+
+    tracks_loaded = Signal(list)  # list[Track], every track under scope
+    tracks_updated = Signal(list)  # list[Track], changed since last report
+    sync_progress = Signal(int)  # tracks catalogued so far in this sync
+    synced = Signal(object)  # SyncReport
+    device_known = Signal(str)
+    progress = Signal(object)  # AnalysisProgress
+    analysis_finished = Signal(object)  # AnalysisReport
+    failed = Signal(str)  # a message for the user
+
+    def __init__(self, library: Library, job: Job, scope: str | None = None, workers: int | None = None,
+                 update_interval: float = 0.5, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.job = job
+        self.scope = os.path.join(os.path.abspath(scope), "") if scope else None
+        self.workers = workers
+        self.update_interval = update_interval
+        self.cancel_event = threading.Event()
+        self._known: dict[int, Track] = {}
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Ask the engine to stop after the batch in flight (results so far are kept)."""
+        self.cancel_event.set()
+
+    def run(self) -> None:  # runs on the worker thread
+        try:
+            self._emit_snapshot()
+            if self.job.folder is not None:
+                self._sync(self.job.folder)
+            if self.job.analyse and not self.cancel_event.is_set():
+                self._analyse()
+        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a message, never a crash
+            self.failed.emit(str(exc) or type(exc).__name__)
+
+    # -- steps -----------------------------------------------------------------------------
+    def _in_scope(self, tracks: list[Track]) -> list[Track]:
+        return tracks if self.scope is None else [t for t in tracks if t.path.startswith(self.scope)]
+
+    def _emit_snapshot(self) -> None:
+        tracks = self._in_scope(self.library.tracks())
+        with self._lock:
+            self._known = {t.id: t for t in tracks}
+        self.tracks_loaded.emit(tracks)
+
+    def _sync(self, folder: str) -> None:
+        batch: list[Track] = []
+        count = 0
+        last = time.monotonic()
+
+        def on_track(track: Track) -> None:
+            nonlocal count, last
+            batch.append(track)
+            count += 1
+            now = time.monotonic()
+            if now - last >= 0.2 or len(batch) >= 2000:
+                self._report(batch)
+                self.sync_progress.emit(count)
+                batch.clear()
+                last = now
+
+        report = self.library.sync_folder(folder, on_track=on_track)
+        self._report(batch)
+        self._emit_snapshot()  # authoritative: includes removals
+        self.synced.emit(report)
+
+    def _analyse(self) -> None:
+        self.device_known.emit(self.library.status().device)
+        done = threading.Event()
+        latest: list[int] = [0]
+
+        def on_progress(p: AnalysisProgress) -> None:  # called on the engine's threads: keep it short
+            latest[0] = p.done
+            self.progress.emit(p)
+
+        def refresher() -> None:
+            reported = 0
+            while not done.wait(self.update_interval):
+                if latest[0] != reported:
+                    reported = latest[0]
+                    self._emit_changes()
+
+        helper = threading.Thread(target=refresher, name="musicsim-app-refresh", daemon=True)
+        helper.start()
+        try:
+            report: AnalysisReport = self.library.analyse_pending(
+                progress=on_progress, cancel=self.cancel_event, workers=self.workers)
+        finally:
+            done.set()
+            helper.join()
+        self._emit_changes()
+        self.analysis_finished.emit(report)
+
+    def _report(self, tracks: list[Track]) -> None:
+        with self._lock:
+            fresh = [t for t in self._in_scope(tracks) if self._known.get(t.id) != t]
+            for t in fresh:
+                self._known[t.id] = t
+        if fresh:
+            self.tracks_updated.emit(fresh)
+
+    def _emit_changes(self) -> None:
+        started = time.monotonic()
+        self._report(self.library.tracks())
+        # re-reading a huge catalogue costs time: spend at most about a quarter of the time on it
+        self.update_interval = max(self.update_interval, 3.0 * (time.monotonic() - started))
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; its slots hand a task's outcome to plain Python callbacks there."""
+
+    done = Signal(object)
+    error = Signal(str)
+
+    def __init__(self, on_done: Callable[[Any], None], on_error: Callable[[str], None] | None,
+                 runner: "TaskRunner") -> None:
+        super().__init__(runner)
+        self._on_done, self._on_error, self._runner = on_done, on_error, runner
+        self.done.connect(self._deliver_done)  # QObject slot: queued onto this object's (GUI) thread
+        self.error.connect(self._deliver_error)
+
+    @Slot(object)
+    def _deliver_done(self, result: Any) -> None:
+        self._finish()
+        self._on_done(result)
+
+    @Slot(str)
+    def _deliver_error(self, message: str) -> None:
+        self._finish()
+        if self._on_error is not None:
+            self._on_error(message)
+
+    def _finish(self) -> None:
+        self._runner._live.discard(self)
+        self.deleteLater()
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.fn = fn
+        self.relay = relay
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI as a message
+            self.relay.error.emit(str(exc) or type(exc).__name__)
+        else:
+            self.relay.done.emit(result)
+
+
+class TaskRunner(QObject):
+    """Runs short engine queries (similar songs, problems, embeddings) on a small thread pool.
+
+    ``submit(fn, on_done, on_error)`` calls ``on_done(result)`` or ``on_error(message)`` on the GUI thread.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._live: set[_Relay] = set()
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+               on_error: Callable[[str], None] | None = None) -> None:
+        relay = _Relay(on_done, on_error, self)
+        self._live.add(relay)
+        self.pool.start(_Task(fn, relay))
+
+    def busy(self) -> bool:
+        return bool(self._live)
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)

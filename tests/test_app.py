@@ -1,0 +1,342 @@
+"""The desktop app, driven through its real main window (offscreen) over a real Library.
+
+Real parts throughout: generated songs in six formats (conftest ``music_dir``), a random-weight model
+file, the SQLite catalogue and hnswlib index in a temporary data folder, the analysis worker thread,
+QtMultimedia's player. Settings go to a per-test INI file.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+
+from musicsim.app.main_window import MainWindow  # noqa: E402
+from musicsim.app.projection import genre_means, pca_2d  # noqa: E402
+from musicsim.app.settings import AppSettings  # noqa: E402
+from musicsim.app.track_model import TrackTableModel  # noqa: E402
+from musicsim.genres import GENRES  # noqa: E402
+from musicsim.library.library import Library  # noqa: E402
+
+ANALYSIS_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def library(data_dir: Path, model_file: Path):
+    lib = Library(data_dir=data_dir, model_path=model_file)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def open_window(qtbot, library: Library, settings: AppSettings):
+    """``open_window(folder=None, library=None)``: a shown main window, closed at the end of the test."""
+    windows: list[MainWindow] = []
+
+    def make(folder: Path | None = None, lib: Library | None = None, workers: int | None = 1) -> MainWindow:
+        window = MainWindow(lib or library, settings, folder=str(folder) if folder else None, workers=workers)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def wait_idle(qtbot, window: MainWindow, timeout: int = ANALYSIS_TIMEOUT_MS) -> None:
+    qtbot.waitUntil(lambda: window.worker is None and window._queued is None, timeout=timeout)
+
+
+def click_row(qtbot, window: MainWindow, proxy_row: int) -> None:
+    rect = window.table.visualRect(window.proxy.index(proxy_row, 0))
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def model_genres(window: MainWindow) -> list[str]:
+    return [window.model.index(r, TrackTableModel.GENRE).data() for r in range(window.model.rowCount())]
+
+
+# ---------------------------------------------------------------------------- first run, settings
+def test_first_run_asks_for_folder_then_remembers_it(qtbot, open_window, settings, copy_music, monkeypatch):
+    music = copy_music()
+    window = open_window()
+    assert window.pages.currentWidget() is window.empty_page
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: asked.append(a) or str(music)))
+    qtbot.mouseClick(window.empty_page.button, Qt.MouseButton.LeftButton)
+    assert asked, "the folder dialog was not opened"
+    assert window.pages.currentWidget() is window.library_page
+    wait_idle(qtbot, window)
+    assert settings.folder == str(music)
+    assert window.model.rowCount() == 6
+    window.resize(700, 500)  # the offscreen screen is 800x600
+    window.close()
+
+    # Next launch: straight into the library, at the saved size, the table filled from the catalogue.
+    again = open_window()
+    assert again.pages.currentWidget() is again.library_page
+    assert again.folder == str(music)
+    qtbot.waitUntil(lambda: again.model.rowCount() == 6, timeout=10_000)
+    assert (again.width(), again.height()) == (700, 500)
+    wait_idle(qtbot, again)
+
+
+# ---------------------------------------------------------------------------- analysis, genres, playlist
+def test_analysis_shows_genres_and_a_similar_playlist_without_the_seed(qtbot, open_window, copy_music, tmp_path,
+                                                                      monkeypatch):
+    music = copy_music()
+    window = open_window(music)
+    titles = {window.model.index(r, 0).data() for r in range(window.model.rowCount())}
+    wait_idle(qtbot, window)
+    assert window._analysis_error is None
+    assert titles <= {"First Light", "Second Wind", "Deep Water", "Neon Rain", "Quiet Field", "Iron Gate"}
+    # every row shows a predicted genre and its confidence
+    assert all(g in GENRES for g in model_genres(window)), model_genres(window)
+    confidences = [window.model.index(r, TrackTableModel.CONFIDENCE).data() for r in range(6)]
+    assert all(c.endswith("%") and 0 < float(c[:-1]) <= 100 for c in confidences), confidences
+    assert "Up to date" in window.status_label.text()
+    assert "CPU" in window.device_label.text()
+    assert window.tabs.tabText(2) == "Problems"
+
+    # click a song: the playlist fills with the others, best first, never the seed
+    click_row(qtbot, window, 2)
+    seed = window.selected_track()
+    assert seed is not None
+    qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
+    items = window.playlist.model.items()
+    assert seed.id not in {i.track.id for i in items}
+    assert 3 <= len(items) <= 5  # 5 others; the engine may cap one artist's songs
+    scores = [i.score for i in items]
+    assert scores == sorted(scores, reverse=True)
+    assert window.playlist.title.text() == f"Similar to “{seed.title}”"
+
+    # the length is adjustable
+    with qtbot.waitSignal(window.playlist_changed, timeout=10_000):
+        window.playlist.length.setValue(2)
+    assert window.playlist.model.rowCount() == 2
+
+    # export it as M3U8 through the pane's button
+    out = tmp_path / "mix.m3u8"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    qtbot.mouseClick(window.playlist.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(out.exists, timeout=10_000)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("#EXTM3U")
+    listed = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert [Path(p).resolve() for p in listed] == [Path(t.path).resolve() for t in window.playlist.model.tracks()]
+    assert seed.path not in text
+
+
+def test_keyboard_enter_plays_similar_and_player_controls(qtbot, open_window, copy_music):
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Down)  # first row becomes current
+    seed = window.selected_track()
+    assert seed is not None
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)  # Enter: play similar
+    qtbot.waitUntil(lambda: window.playlist.model.playing_row == 0, timeout=10_000)
+    first = window.playlist.model.track_at(0)
+    player = window.player.player
+    assert player.source() == QUrl.fromLocalFile(first.path)
+    assert window.player.now_playing.text().startswith(first.title)
+
+    window.play_next()
+    assert window.playlist.model.playing_row == 1
+    assert player.source() == QUrl.fromLocalFile(window.playlist.model.track_at(1).path)
+    window.play_previous()
+    assert player.source() == QUrl.fromLocalFile(first.path)
+
+    # double-click a playlist row plays it
+    rect = window.playlist.view.visualRect(window.playlist.model.index(2, 1))
+    qtbot.mouseClick(window.playlist.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(window.playlist.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.playlist.model.playing_row == 2
+    assert player.source() == QUrl.fromLocalFile(window.playlist.model.track_at(2).path)
+
+    # volume slider drives the audio output and is remembered
+    window.player.volume.setValue(35)
+    assert window.player.audio.volume() == pytest.approx(0.35, abs=0.01)
+    assert window.settings.volume == 35
+    # the play button follows the player's state (offscreen there may be no audio device to play on)
+    window.player.stop()
+    assert player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+    assert window.player.play_button.toolTip() == "Play" and window.player.play_button.isEnabled()
+
+
+def test_search_box_and_genre_filter(qtbot, open_window, copy_music):
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    qtbot.keyClicks(window.search, "alpha")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=5_000)  # both Alpha Band songs
+    window.search.clear()
+    qtbot.keyClicks(window.search, "deep WATER")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=5_000)
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 6, timeout=5_000)
+
+    genres = model_genres(window)
+    combo = [window.genre_filter.itemText(i) for i in range(1, window.genre_filter.count())]
+    assert combo == sorted(set(genres))
+    window.genre_filter.setCurrentIndex(1)
+    assert window.proxy.rowCount() == genres.count(combo[0])
+    qtbot.keyClicks(window.search, combo[0])  # the search box matches genres too
+    assert window.proxy.rowCount() == genres.count(combo[0])
+
+    # sorting by a column reorders the view
+    window.genre_filter.setCurrentIndex(0)
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 6, timeout=5_000)
+    window.table.sortByColumn(TrackTableModel.TITLE, Qt.SortOrder.AscendingOrder)
+    shown = [window.proxy.index(r, TrackTableModel.TITLE).data() for r in range(6)]
+    assert shown == sorted(shown, key=str.casefold)
+
+
+# ---------------------------------------------------------------------------- pause / resume, responsiveness
+def _many_songs(folder: Path, write_song, n: int) -> Path:
+    for i in range(n):
+        write_song(folder / f"song{i:02d}.wav", seed=100 + i, seconds=4.0, sample_rate=16000,
+                   title=f"Song {i:02d}", artist=f"Artist {i % 7}", album="Many")
+    return folder
+
+
+def test_pause_then_resume_after_relaunch_keeps_finished_work(qtbot, open_window, tmp_path, write_song, data_dir,
+                                                              model_file):
+    music = _many_songs(tmp_path / "many", write_song, 40)
+    window = open_window(music, workers=0)
+    # pause as soon as the first results are in the table
+    qtbot.waitUntil(lambda: any(t.status == "analysed" for t in window.model.tracks()), timeout=ANALYSIS_TIMEOUT_MS)
+    qtbot.mouseClick(window.toolbar.widgetForAction(window.pause_action), Qt.MouseButton.LeftButton)
+    assert window.pause_action.text() == "Resume"
+    wait_idle(qtbot, window)
+    counts = window.model.counts()
+    first_run = window.last_report
+    assert first_run is not None and first_run.cancelled
+    assert counts["analysed"] >= 1 and counts["pending"] >= 1, counts
+    assert "paused" in window.status_label.text()
+    window.close()
+
+    # quit and relaunch: analysis picks up the pending songs only
+    relaunched = Library(data_dir=data_dir, model_path=model_file)
+    try:
+        again = open_window(music, lib=relaunched, workers=0)
+        wait_idle(qtbot, again)
+        assert again.model.counts()["analysed"] == 40
+        assert again.last_report.analysed == counts["pending"]
+        assert not again.last_report.cancelled
+    finally:
+        again.close()
+        relaunched.close()
+
+
+def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path, write_song):
+    music = _many_songs(tmp_path / "many", write_song, 24)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    window = open_window(music, workers=1)
+    wait_idle(qtbot, window)
+    timer.stop()
+    assert window.model.counts()["analysed"] == 24
+    gaps = np.diff(ticks)
+    assert len(gaps) > 20, "analysis finished too fast to measure responsiveness"
+    print(f"event loop: {len(ticks)} ticks, largest gap {1000 * gaps.max():.0f} ms, "
+          f"median {1000 * np.median(gaps):.0f} ms")
+    assert gaps.max() < 0.5
+
+
+# ---------------------------------------------------------------------------- genre map, problems, watching
+def test_genre_map_shows_analysed_songs_and_click_selects(qtbot, open_window, copy_music):
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    window.resize(1200, 800)
+    window.tabs.setCurrentWidget(window.genre_map)
+    qtbot.waitUntil(lambda: len(window.genre_map.ids) == 6, timeout=10_000)
+    gmap = window.genre_map
+    assert set(gmap.means) == set(model_genres(window))
+    track_id = int(gmap.ids[3])
+    pos = gmap.screen_position(track_id)
+    assert pos is not None and gmap.rect().contains(pos.toPoint())
+    gmap.grab()  # paints without error
+    qtbot.mouseClick(gmap, Qt.MouseButton.LeftButton, pos=pos.toPoint())
+    assert window.selected_track().id == track_id
+    qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
+    assert track_id not in {t.id for t in window.playlist.model.tracks()}
+    # hovering empty space finds nothing
+    assert gmap.track_at(pos + QPoint(400, 400).toPointF()) in (None, *gmap.ids.tolist())
+
+
+def test_problems_view_lists_unreadable_files(qtbot, open_window, copy_music):
+    music = copy_music()
+    (music / "broken.mp3").write_bytes(b"ID3" + bytes(range(256)) * 20)
+    (music / "empty.flac").write_bytes(b"")
+    window = open_window(music)
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: window.problems_model.rowCount() >= 2, timeout=10_000)
+    problems = {Path(p.path).name: p.reason for p in window.problems_model.problems()}
+    assert {"broken.mp3", "empty.flac"} <= set(problems), problems
+    assert all(reason for reason in problems.values())
+    assert window.tabs.tabText(2).startswith("Problems (")
+    # the good songs are analysed all the same
+    assert sum(g in GENRES for g in model_genres(window)) == 6
+
+
+def test_new_file_appears_without_a_rescan(qtbot, open_window, copy_music, write_song):
+    music = copy_music()
+    window = open_window(music)
+    wait_idle(qtbot, window)
+    assert window.watcher.directories(), "the music folder is not being watched"
+    write_song(music / "Zeta" / "Late Arrival.flac", seed=42, seconds=5.0, title="Late Arrival", artist="Zeta",
+               album="New")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=30_000)
+    wait_idle(qtbot, window)
+    late = [t for t in window.model.tracks() if t.title == "Late Arrival"]
+    assert late and late[0].status == "analysed" and late[0].genre in GENRES
+
+
+def test_missing_model_is_explained_and_tags_still_show(qtbot, settings, copy_music, tmp_path):
+    lib = Library(data_dir=tmp_path / "d2", model_path=tmp_path / "nowhere.pt")
+    window = MainWindow(lib, settings, folder=str(copy_music()))
+    qtbot.addWidget(window)
+    try:
+        wait_idle(qtbot, window)
+        assert window.model.rowCount() == 6
+        assert not window.banner.isHidden()
+        assert "nowhere.pt" in window.banner.text()
+    finally:
+        window.close()
+        lib.close()
+
+
+# ---------------------------------------------------------------------------- pure helpers
+def test_pca_projection_separates_clusters_and_marks_genre_means():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 0.1, (50, 16)) + 3.0 * np.eye(16)[0]
+    b = rng.normal(0, 0.1, (50, 16)) - 3.0 * np.eye(16)[0]
+    xy = pca_2d(np.vstack([a, b]))
+    assert xy.shape == (100, 2)
+    assert np.sign(xy[:50, 0]).min() == np.sign(xy[:50, 0]).max() != np.sign(xy[50:, 0]).max()
+    means = genre_means(xy, ["jazz"] * 50 + ["metal"] * 50)
+    assert abs(means["jazz"][0] - means["metal"][0]) > 5.0
+    assert pca_2d(np.zeros((1, 8))).shape == (1, 2)
