@@ -1,0 +1,363 @@
+"""The analysis pipeline: decode+features in worker processes, batched inference in one place.
+
+::
+
+    jobs ──> N worker processes (decode windows, log-mel patches; forkserver/spawn, never fork)
+         ──> parent: inference thread, batches of patches across tracks (CPU threads or GPU)
+         ──> on_results(list[JobResult]) in batches (the library writes each in one transaction)
+
+Memory stays bounded whatever the library size: jobs are pulled lazily, each worker holds at
+most ``PREFETCH`` jobs, and at most two inference batches wait. A worker that crashes (a
+segfaulting decoder) or hangs (longer than ``job_timeout``) fails only its current file and is
+replaced. Results do not depend on the number of workers: every file's patches are computed
+by the same code, and inference runs per patch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+import numpy as np
+
+from musicsim.analysis.segments import DEFAULT_SEGMENTS, track_patches
+from musicsim.analysis.worker import Reply, analyse_job, worker_main
+from musicsim.model.inference import LoadedModel, TrackResult, pool_segments
+
+PREFETCH = 2  # jobs queued per worker, so a worker never waits for its next file
+RESULT_BATCH = 64  # tracks per on_results call (or whatever is ready after a second)
+CRASHED = "the decoder crashed on this file (corrupt or unsupported stream)"
+
+
+@dataclass(frozen=True)
+class AnalysisJob:
+    track_id: int
+    path: str
+
+
+@dataclass
+class JobResult:
+    track_id: int
+    result: TrackResult | None
+    error: str | None  # reason for people, when result is None
+
+
+@dataclass
+class PipelineProgress:
+    done: int  # jobs finished (analysed or failed) and delivered
+    failed: int
+    current_path: str | None  # a file being worked on now
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def analyse_file(path: str | os.PathLike[str], model: LoadedModel,
+                 segments_per_track: int = DEFAULT_SEGMENTS) -> TrackResult:
+    """One file's pooled result, in this process; raises :class:`DecodeError` for bad input."""
+    return pool_segments(model.predict(track_patches(path, model.features, segments_per_track)))
+
+
+# --------------------------------------------------------------------------------------------
+# Inference: one thread owning the model, fed whole tracks' patches
+
+
+class _Inference:
+    """Runs the model on batches of decoded tracks in a thread; results wait in ``done``."""
+
+    def __init__(self, model: LoadedModel):
+        self.model = model
+        self.todo: queue.Queue[list[tuple[int, np.ndarray]] | None] = queue.Queue(maxsize=2)
+        self.done: queue.Queue[list[JobResult] | BaseException] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="musicsim-inference", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.todo.get()) is not None:
+            try:
+                self.done.put(self.infer(self.model, batch))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the pipeline's thread
+                self.done.put(exc)
+
+    @staticmethod
+    def infer(model: LoadedModel, batch: list[tuple[int, np.ndarray]]) -> list[JobResult]:
+        out = model.predict(np.concatenate([p for _, p in batch]))
+        results, start = [], 0
+        for track_id, patches in batch:
+            stop = start + len(patches)
+            seg = type(out)(out.embeddings[start:stop], out.genre_probs[start:stop], out.tag_probs[start:stop])
+            results.append(JobResult(track_id, pool_segments(seg), None))
+            start = stop
+        return results
+
+    def stop(self) -> None:
+        self.todo.put(None)
+        self.thread.join()
+
+
+# --------------------------------------------------------------------------------------------
+# Worker processes
+
+
+def _context() -> mp.context.BaseContext:
+    """forkserver where it exists (cheap restarts, no fork of a threaded Qt process), else spawn."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["musicsim.analysis.worker"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: Connection
+    inflight: deque[AnalysisJob] = field(default_factory=deque)
+    started: float = 0.0  # when the head of ``inflight`` began
+
+    def send(self, job: AnalysisJob) -> None:
+        if not self.inflight:
+            self.started = time.monotonic()
+        self.inflight.append(job)
+        self.conn.send((job.track_id, job.path))
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class _Pool:
+    def __init__(self, n: int, model: LoadedModel, n_segments: int):
+        self.ctx = _context()
+        self.args = (model.features.to_dict(), n_segments)
+        self.workers = [self.start() for _ in range(n)]
+
+    def start(self) -> _Worker:
+        parent, child = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(target=worker_main, args=(child, *self.args), daemon=True,
+                                name="musicsim-decoder")
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
+
+    def replace(self, w: _Worker) -> _Worker:
+        w.kill()
+        new = self.start()
+        self.workers[self.workers.index(w)] = new
+        return new
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 2
+        for w in self.workers:
+            w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            w.kill()
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def run_analysis(
+    jobs: Iterable[AnalysisJob],
+    model: LoadedModel,
+    *,
+    workers: int | None = None,
+    segments_per_track: int = DEFAULT_SEGMENTS,
+    batch_size: int | None = None,
+    on_results: Callable[[list[JobResult]], None],
+    cancel: threading.Event | None = None,
+    progress: Callable[[PipelineProgress], None] | None = None,
+    job_timeout: float = 120.0,
+) -> None:
+    """Analyse ``jobs``, delivering every job's :class:`JobResult` through ``on_results`` in batches.
+
+    ``workers``: decode processes (default: all cores); 0 decodes in this thread (no processes).
+    ``batch_size``: patches per inference batch (default: 64 on CPU, 512 on a GPU).
+    ``cancel``: when set, stops promptly; work in flight is dropped, never delivered half done.
+    ``progress`` is called at least once a second. ``on_results`` and ``progress`` run in the
+    calling thread. Returns when all jobs are delivered or after a cancel.
+    """
+    workers = default_workers() if workers is None else max(0, workers)
+    if batch_size is None:
+        batch_size = 512 if model.device.type == "cuda" else 64
+    cancel = cancel or threading.Event()
+    if workers == 0:
+        _run_inline(iter(jobs), model, segments_per_track, batch_size, on_results, cancel, progress)
+    else:
+        _run_pool(iter(jobs), model, workers, segments_per_track, batch_size, on_results, cancel,
+                  progress, job_timeout)
+
+
+class _Delivery:
+    """Collects results and hands them to ``on_results`` in batches, reporting progress."""
+
+    def __init__(self, on_results: Callable[[list[JobResult]], None],
+                 progress: Callable[[PipelineProgress], None] | None):
+        self.on_results, self.progress = on_results, progress
+        self.buffer: list[JobResult] = []
+        self.done = self.failed = 0
+        self.last = time.monotonic()
+        self.current: str | None = None
+
+    def add(self, results: list[JobResult]) -> None:
+        self.buffer.extend(results)
+        if len(self.buffer) >= RESULT_BATCH:
+            self.flush()
+
+    def tick(self) -> None:
+        if time.monotonic() - self.last >= 1.0:
+            self.flush(report=True)
+
+    def flush(self, report: bool = False) -> None:
+        if self.buffer:
+            batch, self.buffer = self.buffer, []
+            self.on_results(batch)
+            self.done += len(batch)
+            self.failed += sum(r.error is not None for r in batch)
+            report = True
+        if report and self.progress:
+            self.progress(PipelineProgress(self.done, self.failed, self.current))
+        self.last = time.monotonic()
+
+
+def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int, batch_size: int,
+                on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
+                progress: Callable[[PipelineProgress], None] | None) -> None:
+    out = _Delivery(on_results, progress)
+    batch: list[tuple[int, np.ndarray]] = []
+    pending: list[JobResult] = []
+    for job in jobs:
+        if cancel.is_set():
+            return
+        out.current = job.path
+        track_id, patches, error = analyse_job(job.track_id, job.path, model.features, n_segments)
+        if patches is None:
+            pending.append(JobResult(track_id, None, error))
+        else:
+            batch.append((track_id, patches))
+        if sum(len(p) for _, p in batch) >= batch_size:
+            pending.extend(_Inference.infer(model, batch))
+            batch = []
+        if cancel.is_set():
+            return
+        out.add(pending)
+        pending = []
+        out.tick()
+    if batch and not cancel.is_set():
+        out.add(_Inference.infer(model, batch))
+    if not cancel.is_set():
+        out.flush(report=True)
+
+
+def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n_segments: int,
+              batch_size: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
+              progress: Callable[[PipelineProgress], None] | None, job_timeout: float) -> None:
+    out = _Delivery(on_results, progress)
+    requeue: deque[AnalysisJob] = deque()
+    exhausted = False
+    batch: list[tuple[int, np.ndarray]] = []
+    batch_patches = 0
+    in_inference = 0  # tracks handed to the inference thread, not yet back
+    inference = _Inference(model)
+    pool = _Pool(n_workers, model, n_segments)
+
+    def next_job() -> AnalysisJob | None:
+        nonlocal exhausted
+        if requeue:
+            return requeue.popleft()
+        if exhausted:
+            return None
+        job = next(jobs, None)
+        exhausted = job is None
+        return job
+
+    def fail(job: AnalysisJob, reason: str) -> None:
+        out.add([JobResult(job.track_id, None, reason)])
+
+    def submit_batch() -> None:
+        nonlocal batch, batch_patches, in_inference
+        if batch:
+            inference.todo.put(batch)  # blocks while two batches wait: bounded memory
+            in_inference += len(batch)
+            batch, batch_patches = [], 0
+
+    try:
+        while not cancel.is_set():
+            # Keep every worker fed.
+            for w in list(pool.workers):
+                while len(w.inflight) < PREFETCH and (job := next_job()) is not None:
+                    try:
+                        w.send(job)
+                    except OSError:  # died while idle: give its jobs to a fresh worker
+                        requeue.extendleft(reversed(w.inflight))
+                        pool.replace(w)
+                        break
+                    out.current = job.path
+            busy = [w for w in pool.workers if w.inflight]
+            if not busy and not batch and in_inference == 0:
+                break
+            if not busy and batch:
+                submit_batch()  # nothing more is coming: run what we have
+            # Collect finished inference.
+            while True:
+                try:
+                    item = inference.done.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                in_inference -= len(item)
+                out.add(item)
+            # Wait for worker replies (or deaths).
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.05) if busy else []
+            if not busy and in_inference:
+                time.sleep(0.01)
+            for w in list(busy):
+                if w.conn in ready:
+                    try:
+                        track_id, patches, error = w.conn.recv()
+                    except (EOFError, OSError):
+                        pass  # died: handled below
+                    else:
+                        job = w.inflight.popleft()
+                        w.started = time.monotonic()
+                        if patches is None:
+                            fail(job, error or "unknown error")
+                        else:
+                            batch.append((track_id, patches))
+                            batch_patches += len(patches)
+                            if batch_patches >= batch_size:
+                                submit_batch()
+                        continue
+                if not w.process.is_alive() and w.inflight:
+                    fail(w.inflight.popleft(), CRASHED)
+                    requeue.extend(w.inflight)
+                    pool.replace(w)
+                elif w.inflight and time.monotonic() - w.started > job_timeout:
+                    fail(w.inflight.popleft(), f"decoding took longer than {job_timeout:.0f} s (stuck decoder?)")
+                    requeue.extend(w.inflight)
+                    pool.replace(w)
+            out.tick()
+        if not cancel.is_set():
+            out.flush(report=True)
+    finally:
+        pool.close()
+        inference.stop()

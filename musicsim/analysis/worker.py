@@ -1,0 +1,61 @@
+"""The analysis worker process: decode a file's windows and compute their log-mel patches.
+
+Kept free of torch and Qt so worker processes start fast and small. BLAS is pinned to one
+thread per worker (the pipeline runs one worker per core).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import signal  # noqa: E402
+from multiprocessing.connection import Connection  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from musicsim.analysis.segments import track_patches  # noqa: E402
+from musicsim.audio.decode import DecodeError  # noqa: E402
+from musicsim.features import FeatureConfig  # noqa: E402
+
+# Messages: parent -> worker ``(track_id, path)`` or ``None`` (stop);
+# worker -> parent ``(track_id, patches, None)`` or ``(track_id, None, reason)``.
+Reply = tuple[int, np.ndarray | None, str | None]
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A reason for people from any exception raised while analysing one file."""
+    if isinstance(exc, DecodeError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode this file"
+    return f"unexpected error while decoding ({type(exc).__name__}: {exc})"
+
+
+def analyse_job(track_id: int, path: str, cfg: FeatureConfig, n_segments: int) -> Reply:
+    """Patches for one file, or the reason it failed; never raises for a bad file."""
+    try:
+        return track_id, track_patches(path, cfg, n_segments), None
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a reason on that one file
+        return track_id, None, describe_failure(exc)
+
+
+def worker_main(conn: Connection, features: dict[str, Any], n_segments: int) -> None:
+    """Serve jobs from ``conn`` until ``None`` or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    cfg = FeatureConfig.from_dict(features)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        track_id, path = msg
+        try:
+            conn.send(analyse_job(track_id, path, cfg, n_segments))
+        except (BrokenPipeError, OSError):
+            return
