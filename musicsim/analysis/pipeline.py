@@ -141,14 +141,16 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, n: int, model: LoadedModel, n_segments: int):
+    def __init__(self, n: int, model: LoadedModel, n_segments: int,
+                 target: Callable[..., None] = worker_main):
         self.ctx = _context()
+        self.target = target
         self.args = (model.features.to_dict(), n_segments)
         self.workers = [self.start() for _ in range(n)]
 
     def start(self) -> _Worker:
         parent, child = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(target=worker_main, args=(child, *self.args), daemon=True,
+        proc = self.ctx.Process(target=self.target, args=(child, *self.args), daemon=True,
                                 name="musicsim-decoder")
         proc.start()
         child.close()
@@ -269,7 +271,9 @@ def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int
 
 def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n_segments: int,
               batch_size: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
-              progress: Callable[[PipelineProgress], None] | None, job_timeout: float) -> None:
+              progress: Callable[[PipelineProgress], None] | None, job_timeout: float,
+              target: Callable[..., None] = worker_main) -> None:
+    """The multi-process pipeline; ``target`` is the worker's entry point (tests replace it)."""
     out = _Delivery(on_results, progress)
     requeue: deque[AnalysisJob] = deque()
     exhausted = False
@@ -277,7 +281,7 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
     batch_patches = 0
     in_inference = 0  # tracks handed to the inference thread, not yet back
     inference = _Inference(model)
-    pool = _Pool(n_workers, model, n_segments)
+    pool = _Pool(n_workers, model, n_segments, target)
 
     def next_job() -> AnalysisJob | None:
         nonlocal exhausted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import math
+import stat
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -91,8 +92,10 @@ def check_readable(path: PathLike) -> Path:
     path = Path(path)
     try:
         st = path.stat()
-        if path.is_dir():
+        if stat.S_ISDIR(st.st_mode):
             raise DecodeError("is a folder, not an audio file")
+        if not stat.S_ISREG(st.st_mode):
+            raise DecodeError("not a regular file (a pipe, socket or device)")
         if st.st_size == 0:
             raise DecodeError("file is empty")
         with open(path, "rb") as fh:
@@ -192,7 +195,8 @@ class PyAVReader(AudioReader):
         self._c = av.open(str(path), metadata_errors="ignore")
         if not self._c.streams.audio:
             self._c.close()
-            raise DecodeError("no audio stream in file")
+            what = _sniff(path)
+            raise DecodeError(f"not an audio file ({what})" if what else "no audio stream in file")
         self._st = self._c.streams.audio[0]
         self._st.thread_type = "AUTO"
         ctx = self._st.codec_context
