@@ -29,6 +29,7 @@ class FeatureConfig:
     log_scale: float = 1.0
     power: float = 2.0  # 2: power spectrogram, 1: magnitude
     pad_mode: str = "constant"  # how centred frames are padded at the edges (librosa >= 0.10: constant)
+    mel_dtype: str = "float32"  # "float16": mel rounded to half precision before the log (musicnn's data)
 
     @property
     def segment_samples(self) -> int:
@@ -56,7 +57,7 @@ DONG_2018 = FeatureConfig(
 # musicnn (Pons & Serra), the pretrained model's preprocessing.
 MUSICNN = FeatureConfig(
     sample_rate=16000, n_fft=512, hop_length=256, n_mels=96, frames=187, fmax=None,
-    log="log10_1p", log_scale=10000.0,
+    log="log10_1p", log_scale=10000.0, mel_dtype="float16",
 )
 
 
@@ -136,6 +137,8 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Log-mel spectrogram of a mono signal at ``cfg.sample_rate``, shape ``(frames, n_mels)``, float32."""
     spec = power_spectrogram(y, cfg.n_fft, cfg.hop_length, cfg.power, cfg.pad_mode)
     mel = spec @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+    if cfg.mel_dtype != "float32":  # musicnn stored float16 mels and trained on them
+        mel = mel.astype(cfg.mel_dtype).astype(np.float32)
     return compress(mel, cfg.log, cfg.log_scale).astype(np.float32)
 
 
