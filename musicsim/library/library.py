@@ -170,7 +170,7 @@ class Library:
         Raises ModelNotFoundError when there is no model file.
         """
         model = self.model()
-        from musicsim.analysis.pipeline import run_analysis  # the decode/feature workers
+        from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
 
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
@@ -207,9 +207,8 @@ class Library:
                 rows = [AnalysisRow(r.track_id, error=r.error) if r.result is None else
                         AnalysisRow(r.track_id, r.result.embedding, r.result.genre_probs, r.result.tag_probs,
                                     r.result.n_segments) for r in batch]
-                before = cat.generation()
-                generation = cat.write_results(model.version, rows)
-                self._index_results(model.version, rows, before, generation)
+                generation = cat.write_results(model.version, rows)  # one transaction, one generation step
+                self._index_results(model.version, rows, generation - 1, generation)
             except BaseException as exc:  # noqa: BLE001 - re-raised after the pipeline stops
                 errors.append(exc)
                 cancel.set()
@@ -218,21 +217,17 @@ class Library:
                 state["done"] += len(rows)
                 state["failed"] += sum(r.error is not None for r in rows)
                 state["current"] = paths.get(batch[-1].track_id) if batch else None
+
+        def on_progress(p) -> None:  # PipelineProgress, at least once a second
+            if p.current_path:
+                with lock:
+                    state["current"] = p.current_path
             emit()
 
-        stop_ticker = threading.Event()
-
-        def ticker() -> None:
-            while not stop_ticker.wait(1.0):
-                emit()
-
-        tick = threading.Thread(target=ticker, name="musicsim-progress", daemon=True)
-        tick.start()
         try:
-            run_analysis(jobs, model, workers=workers, on_results=on_results, cancel=cancel)
+            run_analysis([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
+                         cancel=cancel, progress=on_progress)
         finally:
-            stop_ticker.set()
-            tick.join()
             self._save_index()
         if errors:
             raise errors[0]

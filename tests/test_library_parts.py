@@ -1,0 +1,177 @@
+"""The library's parts on real files: tags, folder walking, catalogue, vector index, filtering, M3U8."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SONGS
+from musicsim.library.catalogue import AnalysisRow, Catalogue, CatalogueError, ModelInfo
+from musicsim.library.index import VectorIndex, open_index, sidecar_path
+from musicsim.library.playlist import m3u8_text, write_m3u8
+from musicsim.library.records import Track
+from musicsim.library.scanner import FoundFile, Skipped, walk_audio
+from musicsim.library.similar import Candidate, pick
+from musicsim.library.tags import read_tags, title_from_filename
+
+
+def test_tags_read_from_every_format(music_dir: Path) -> None:
+    for name, title, artist, album, track, _ in SONGS:
+        info = read_tags(music_dir / name)
+        assert (info.title, info.artist, info.album, info.track_number) == (title, artist, album, track), name
+        assert info.duration == pytest.approx(8.0, abs=0.1), name
+
+
+def test_untagged_and_unreadable_files_fall_back_to_the_file_name(tmp_path: Path, write_song) -> None:
+    song = write_song(tmp_path / "07 - My_Song.FLAC", seed=1, seconds=1.0)
+    info = read_tags(song)
+    assert (info.title, info.artist, info.track_number) == ("My Song", "", None)
+    assert info.duration == pytest.approx(1.0, abs=0.05)
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"not audio at all" * 10)
+    assert read_tags(junk).title == "junk"
+    assert title_from_filename("/x/01. Intro.mp3") == "Intro"
+
+
+def test_walk_finds_audio_and_explains_what_it_skips(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    (root / "a" / "deep").mkdir(parents=True)
+    for rel in ("a/one.mp3", "a/deep/Two.FLAC", "three.Opus", "cover.jpg", "notes.txt"):
+        (root / rel).write_bytes(b"x")
+    (root / "a" / "._one.mp3").write_bytes(b"\x00\x05\x16\x07")
+    os.symlink("..", root / "a" / "deep" / "up")  # loop
+    os.symlink(root / "a", root / "alias")  # second way into a folder: listed once
+    os.symlink("missing.wav", root / "gone.wav")
+    os.mkfifo(root / "pipe.mp3")
+    found = list(walk_audio(root))
+    files = sorted(os.path.relpath(f.path, root) for f in found if isinstance(f, FoundFile))
+    skipped = {os.path.relpath(s.path, root): s.reason for s in found if isinstance(s, Skipped)}
+    assert files == ["a/deep/Two.FLAC", "a/one.mp3", "three.Opus"]
+    assert "AppleDouble" in skipped["a/._one.mp3"]
+    assert "loop" in skipped["a/deep/up"]
+    assert "broken symbolic link" in skipped["gone.wav"]
+    assert skipped["pipe.mp3"] == "not a regular file"
+    assert len(skipped) == 4
+    with pytest.raises(FileNotFoundError):
+        list(walk_audio(tmp_path / "nope"))
+
+
+def _row(i: int, v: list[float]) -> AnalysisRow:
+    e = np.asarray(v, np.float32)
+    return AnalysisRow(i, e / np.linalg.norm(e), np.eye(10, dtype=np.float32)[i % 10], np.zeros(0, np.float32), 4)
+
+
+def _catalogue(tmp_path: Path, n: int = 5) -> Catalogue:
+    from musicsim.library.tags import TagInfo
+
+    cat = Catalogue(tmp_path / "catalogue.sqlite3")
+    cat.register_model(ModelInfo("v1", [f"g{i}" for i in range(10)], [], 3))
+    with cat.transaction() as conn:
+        for i in range(n):
+            cat.add(conn, FoundFile(str(tmp_path / f"{i}.wav"), 10, 1), TagInfo(f"t{i}", "", "", None, 1.0))
+    return cat
+
+
+def test_catalogue_is_wal_versioned_and_refuses_foreign_files(tmp_path: Path) -> None:
+    cat = _catalogue(tmp_path)
+    conn = cat.conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    g = cat.write_results("v1", [_row(1, [1, 0, 0]), AnalysisRow(2, error="file is empty")])
+    assert g == cat.generation() and g > 0
+    assert cat.counts("v1") == (5, 1, 3, 1)
+    assert cat.counts("v2") == (5, 0, 4, 1)  # another model's analyses count as pending
+    assert [p.reason for p in cat.problems()] == ["file is empty"]
+    assert cat.track(1).genre == "g1" and cat.track(1).confidence == 1.0
+    cat.close()
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CatalogueError, match="not a musicsim catalogue"):
+        Catalogue(bad)
+    newer = tmp_path / "newer.sqlite3"
+    sqlite3.connect(newer).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(CatalogueError, match="newer musicsim"):
+        Catalogue(newer)
+
+
+def test_index_is_rebuilt_when_missing_stale_or_corrupt(tmp_path: Path) -> None:
+    cat = _catalogue(tmp_path)
+    cat.write_results("v1", [_row(1, [1, 0, 0]), _row(2, [0, 1, 0]), _row(3, [1, 1, 0])])
+    path = tmp_path / "index.hnsw"
+    index = open_index(cat, path, "v1")
+    assert index.count == 3 and path.is_file() and sidecar_path(path).is_file()
+    ids, sims = index.query(np.array([1, 0, 0], np.float32), 2)
+    assert ids.tolist() == [1, 3] and sims[0] == pytest.approx(1.0, abs=1e-5)
+    # A saved index in step is loaded as is.
+    assert VectorIndex.load(path, 3, "v1", cat.generation()) is not None
+    # Stale: the catalogue moved on.
+    cat.write_results("v1", [_row(4, [0, 0, 1])])
+    assert VectorIndex.load(path, 3, "v1", cat.generation()) is None
+    assert open_index(cat, path, "v1").count == 4
+    # Corrupt: same size, different bytes.
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert VectorIndex.load(path, 3, "v1", cat.generation()) is None
+    assert open_index(cat, path, "v1").count == 4
+    # Missing.
+    path.unlink()
+    assert open_index(cat, path, "v1").count == 4
+    assert VectorIndex.load(path, 3, "v1", cat.generation()) is not None
+
+
+def test_index_grows_replaces_and_deletes() -> None:
+    rng = np.random.default_rng(0)
+    index = VectorIndex(8, "v", 0, capacity=4)
+    vectors = rng.standard_normal((3000, 8)).astype(np.float32)
+    index.add(np.arange(3000), vectors)
+    assert index.count == 3000
+    ids, _ = index.query(vectors[42], 1)
+    assert ids.tolist() == [42]
+    index.delete([42])
+    ids, _ = index.query(vectors[42], 5)
+    assert 42 not in ids.tolist() and index.count == 2999
+    index.add(np.array([42]), vectors[7][None])  # re-added with a new vector
+    ids, _ = index.query(vectors[7], 2)
+    assert sorted(ids.tolist()) == [7, 42]
+
+
+def _track(i: int, artist: str = "", duration: float | None = 200.0) -> Track:
+    return Track(id=i, path=f"/m/{i}.mp3", title=f"t{i}", artist=artist, album="", track_number=None,
+                 duration=duration, status="analysed")
+
+
+def test_pick_drops_seed_copies_and_caps_artists() -> None:
+    seed_emb = np.array([1.0, 0.0, 0.0], np.float32)
+    near = np.array([0.999, 0.0447, 0.0], np.float32)  # cosine 0.999 with the seed
+    near /= np.linalg.norm(near)
+    other = np.array([0.8, 0.6, 0.0], np.float32)
+    seed = _track(0, "A")
+    cands = [
+        Candidate(_track(0, "A"), 1.0, seed_emb),  # the seed itself
+        Candidate(_track(1, "B"), 0.999, near),  # a copy (same duration)
+        Candidate(_track(2, "B", duration=100.0), 0.999, near),  # same sound, other length: a different song
+        Candidate(_track(3, "B"), 0.8, other),
+        Candidate(_track(4, "B"), 0.79, other * 0.0 + np.array([0.79, 0.0, 0.613], np.float32)),
+        Candidate(_track(5, ""), 0.7, np.array([0.7, 0.0, 0.714], np.float32)),
+        Candidate(_track(6, ""), 0.6, np.array([0.6, 0.8, 0.0], np.float32)),
+    ]
+    got = [s.track.id for s in pick(seed, seed_emb, cands, n=10, max_per_artist=2)]
+    assert got == [2, 3, 5, 6]
+    got = [s.track.id for s in pick(seed, seed_emb, cands, n=10, max_per_artist=None)]
+    assert got == [2, 3, 4, 5, 6]
+    assert [s.track.id for s in pick(seed, seed_emb, cands, n=2, max_per_artist=None)] == [2, 3]
+
+
+def test_m3u8_is_extended_utf8_and_atomic(tmp_path: Path) -> None:
+    tracks = [_track(1, "Björk"), _track(2, "", duration=None)]
+    tracks[0].title = "Jóga\nlive"
+    text = m3u8_text(tracks)
+    assert text.splitlines() == ["#EXTM3U", "#EXTINF:200,Björk - Jóga live", "/m/1.mp3", "#EXTINF:-1,t2", "/m/2.mp3"]
+    out = write_m3u8(tracks, tmp_path / "sub" / "list.m3u8")
+    assert out.read_text(encoding="utf-8") == text
+    assert [p.name for p in out.parent.iterdir()] == ["list.m3u8"]  # no temporary file left
