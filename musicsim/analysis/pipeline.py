@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection, wait
 import numpy as np
 
 from musicsim.analysis.segments import DEFAULT_SEGMENTS, track_patches
-from musicsim.analysis.worker import Reply, analyse_job, worker_main
+from musicsim.analysis.worker import READY, analyse_job, worker_main
 from musicsim.model.inference import LoadedModel, TrackResult, pool_segments
 
 PREFETCH = 2  # jobs queued per worker, so a worker never waits for its next file
@@ -126,6 +126,7 @@ class _Worker:
     conn: Connection
     inflight: deque[AnalysisJob] = field(default_factory=deque)
     started: float = 0.0  # when the head of ``inflight`` began
+    ready: bool = False  # the worker has started (the head job's clock runs from then)
 
     def send(self, job: AnalysisJob) -> None:
         if not self.inflight:
@@ -337,10 +338,14 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
             for w in list(busy):
                 if w.conn in ready:
                     try:
-                        track_id, patches, error = w.conn.recv()
+                        reply = w.conn.recv()
                     except (EOFError, OSError):
                         pass  # died: handled below
                     else:
+                        if reply == READY:
+                            w.ready, w.started = True, time.monotonic()
+                            continue
+                        track_id, patches, error = reply
                         job = w.inflight.popleft()
                         w.started = time.monotonic()
                         if patches is None:
@@ -355,7 +360,7 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
                     fail(w.inflight.popleft(), CRASHED)
                     requeue.extend(w.inflight)
                     pool.replace(w)
-                elif w.inflight and time.monotonic() - w.started > job_timeout:
+                elif w.ready and w.inflight and time.monotonic() - w.started > job_timeout:
                     fail(w.inflight.popleft(), f"decoding took longer than {job_timeout:.0f} s (stuck decoder?)")
                     requeue.extend(w.inflight)
                     pool.replace(w)

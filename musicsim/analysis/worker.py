@@ -22,8 +22,9 @@ from musicsim.audio.decode import DecodeError  # noqa: E402
 from musicsim.features import FeatureConfig  # noqa: E402
 
 # Messages: parent -> worker ``(track_id, path)`` or ``None`` (stop);
-# worker -> parent ``(track_id, patches, None)`` or ``(track_id, None, reason)``.
+# worker -> parent :data:`READY` once, then ``(track_id, patches, None)`` or ``(track_id, None, reason)``.
 Reply = tuple[int, np.ndarray | None, str | None]
+READY: Reply = (-1, None, None)  # sent once when the worker is up
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -47,6 +48,10 @@ def worker_main(conn: Connection, features: dict[str, Any], n_segments: int) -> 
     """Serve jobs from ``conn`` until ``None`` or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     cfg = FeatureConfig.from_dict(features)
+    try:
+        conn.send(READY)  # start-up (imports) does not count against a job's time limit
+    except OSError:
+        return
     while True:
         try:
             msg = conn.recv()
