@@ -101,8 +101,10 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
 
 @lru_cache(maxsize=8)
 def _hann(n_fft: int) -> np.ndarray:
-    """Periodic Hann window (scipy.signal.get_window('hann', n, fftbins=True))."""
-    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    """Periodic Hann window in float64, bit for bit as ``scipy.signal.get_window('hann', n_fft)``."""
+    window = 0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, n_fft + 1))[:n_fft]
+    window.flags.writeable = False
+    return window
 
 
 def power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int, power: float = 2.0,
@@ -118,7 +120,8 @@ def power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int, power: float =
         padded = np.pad(y, pad, mode="reflect" if y.size > pad else "constant")
     n_frames = 1 + (padded.size - n_fft) // hop_length
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
-    spec = np.abs(np.fft.rfft(frames * _hann(n_fft), axis=1))
+    # As librosa: windowed frames and FFT in float64, the STFT stored as complex64.
+    spec = np.abs(np.fft.rfft(frames * _hann(n_fft), axis=1).astype(np.complex64))
     if power != 1.0:
         spec = spec**power
     return spec.astype(np.float32)
