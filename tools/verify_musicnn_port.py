@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = np.load(args.reference)
     names = sorted({k.split("/")[0] for k in ref.files})
     rows = []
-    print(f"{'input':16} {'patches':>7} {'features':>9} {'feat>0':>7} {'net:tags':>9} {'net:pen':>9} "
+    print(f"{'input':16} {'patches':>7} {'features':>9} {'feat!=':>7} {'net:tags':>9} {'net:pen':>9} "
           f"{'all:tags':>9} {'all:pen':>9}")
     for name in names:
         audio, tf_mel = ref[f"{name}/audio"], ref[f"{name}/logmel"].astype(np.float32)
@@ -60,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         row = (feat_diff.max(), np.mean(feat_diff > 0), np.abs(net_tags - tf_tags).max(),
                np.abs(net_pen - tf_pen).max(), np.abs(all_tags - tf_tags).max(), np.abs(all_pen - tf_pen).max())
         rows.append(row)
-        print(f"{name:16} {len(tf_tags):7d} {row[0]:9.2e} {row[1]:7.1%} {row[2]:9.2e} {row[3]:9.2e} "
+        print(f"{name:16} {len(tf_tags):7d} {row[0]:9.2e} {row[1]:7.1e} {row[2]:9.2e} {row[3]:9.2e} "
               f"{row[4]:9.2e} {row[5]:9.2e}")
     worst = np.max(np.array(rows), axis=0)
-    print(f"{'max':16} {'':7} {worst[0]:9.2e} {worst[1]:7.1%} {worst[2]:9.2e} {worst[3]:9.2e} "
+    print(f"{'max':16} {'':7} {worst[0]:9.2e} {worst[1]:7.1e} {worst[2]:9.2e} {worst[3]:9.2e} "
           f"{worst[4]:9.2e} {worst[5]:9.2e}")
     ok = worst[2] <= args.tolerance and worst[4] <= args.tolerance
     print(f"tag probabilities within {args.tolerance:g} (network only and whole path): {'yes' if ok else 'NO'}")
