@@ -4,8 +4,8 @@
   a seed-specific timbre and tempo, plus drum hits): different seeds sound different, so random-
   weight models still tell them apart.
 * ``write_tags(path, title=, artist=, album=, track=)``: real tags with mutagen for any format.
-* ``music_dir``: a session-wide folder of 6 tagged songs (wav, flac, ogg, mp3, opus, m4a; two share
-  an artist); copy it (``copy_music``) before changing it.
+* ``music_dir``: a session-wide folder of 6 tagged songs, 6-13.5 s (wav, flac, ogg, mp3, opus, m4a;
+  two share an artist); copy it (``copy_music``) before changing it.
 * ``model_file``: a small random-weight checkpoint (fast on CPU) written with ``save_checkpoint``;
   ``make_model(path, version=..., seed=...)`` writes others.
 * ``gtzan``: the shared GTZAN folder (tests skip when it is absent).
@@ -32,14 +32,14 @@ TEST_NETWORK = dict(n_mels=48, timbral_filters=16, temporal_filters=8, temporal_
                     midend_filters=16, backend_units=32, n_tags=5, n_genres=10, dropout=0.0)
 TEST_TAGS = ["guitar", "piano", "drums", "vocal", "electronic"]
 
-# (file name, title, artist, album, track, seed)
+# (file name, title, artist, album, track, seed, seconds): lengths differ, as real songs' do
 SONGS = [
-    ("Alpha Band/First Light.wav", "First Light", "Alpha Band", "Dawn", 1, 1),
-    ("Alpha Band/Second Wind.flac", "Second Wind", "Alpha Band", "Dawn", 2, 2),
-    ("Beta/Deep Water.ogg", "Deep Water", "Beta Ensemble", "Tides", 1, 3),
-    ("Gamma/Neon Rain.mp3", "Neon Rain", "Gamma Ray", "City", 1, 4),
-    ("Delta/Quiet Field.opus", "Quiet Field", "Delta Folk", "Plains", 3, 5),
-    ("Epsilon/Iron Gate.m4a", "Iron Gate", "Epsilon", "Forge", 7, 6),
+    ("Alpha Band/First Light.wav", "First Light", "Alpha Band", "Dawn", 1, 1, 6.0),
+    ("Alpha Band/Second Wind.flac", "Second Wind", "Alpha Band", "Dawn", 2, 2, 7.5),
+    ("Beta/Deep Water.ogg", "Deep Water", "Beta Ensemble", "Tides", 1, 3, 9.0),
+    ("Gamma/Neon Rain.mp3", "Neon Rain", "Gamma Ray", "City", 1, 4, 10.5),
+    ("Delta/Quiet Field.opus", "Quiet Field", "Delta Folk", "Plains", 3, 5, 12.0),
+    ("Epsilon/Iron Gate.m4a", "Iron Gate", "Epsilon", "Forge", 7, 6, 13.5),
 ]
 
 
@@ -145,8 +145,8 @@ def make_model(path: str | os.PathLike[str], version: str = "test-1", seed: int 
 def music_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six tagged songs in six formats (read-only: use ``copy_music`` to change files)."""
     root = tmp_path_factory.mktemp("music")
-    for name, title, artist, album, track, seed in SONGS:
-        write_song(root / name, seed, title=title, artist=artist, album=album, track=track)
+    for name, title, artist, album, track, seed, seconds in SONGS:
+        write_song(root / name, seed, seconds, title=title, artist=artist, album=album, track=track)
     return root
 
 
