@@ -33,6 +33,8 @@ PATCH_SAMPLES = (PATCH_FRAMES - 1) * 256  # 47616: exactly 187 centred frames
 GTZAN_CLIPS = [f"{g}/{g}.00003.opus" for g in
                ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")]
 
+FIXTURE_CLIP = "metal/metal.00003.opus"
+
 
 def generated_signals(seconds: float = 12.0) -> dict[str, np.ndarray]:
     """Synthetic test audio at 16 kHz: a chord with vibrato, a drum-like pattern, a chirp, near-silence."""
@@ -77,6 +79,14 @@ def run_musicnn(y: np.ndarray, tmp: Path) -> dict[str, np.ndarray]:
             "penultimate": feats["penultimate"].astype(np.float32)}
 
 
+def musicnn_mel16(y: np.ndarray, logmel: np.ndarray) -> np.ndarray:
+    """musicnn's float16 mel spectrogram of ``y``; ``log10(1 + 10000 * mel)`` in float32 gives ``logmel``
+    exactly, so a fixture stores half the bytes and loses nothing."""
+    mel = librosa.feature.melspectrogram(y=y, sr=SR, hop_length=256, n_fft=512, n_mels=96).T.astype(np.float16)
+    assert np.array_equal(np.log10(1 + 10000 * mel.astype(np.float32)), logmel)
+    return mel
+
+
 def librosa_logmel(y: np.ndarray, sr: int, n_mels: int, fmax: float | None) -> np.ndarray:
     """Dong 2018-style reference: librosa mel power spectrogram (n_fft 512, hop 256), log(1 + x)."""
     mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, hop_length=256, n_mels=n_mels, fmax=fmax)
@@ -88,16 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gtzan", type=Path, default=REPO.parent / "shared" / "data" / "gtzan")
     ap.add_argument("--out", type=Path, default=REPO / "reports" / "musicnn-port" / "reference.npz")
     ap.add_argument("--fixture", type=Path, default=None, help="also write the small test fixture here")
+    ap.add_argument("--fixture-only", action="store_true", help="write only the fixture (needs --fixture)")
     args = ap.parse_args(argv)
 
     inputs: dict[str, np.ndarray] = {}
-    for rel in GTZAN_CLIPS:
+    for rel in ([FIXTURE_CLIP] if args.fixture_only else GTZAN_CLIPS):
         path = args.gtzan / rel
         if path.is_file():
             inputs[Path(rel).stem] = to_int16_grid(librosa.load(path, sr=SR)[0])
         else:
             print(f"skipping missing {path}")
     inputs.update({k: to_int16_grid(v) for k, v in generated_signals().items()})
+
+    if args.fixture_only:
+        write_fixture(inputs, args.fixture, args.gtzan / FIXTURE_CLIP)
+        return 0
 
     arrays: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,15 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {len(inputs)} inputs)")
 
     if args.fixture:
-        write_fixture(inputs, args.fixture, args.gtzan / GTZAN_CLIPS[6])
+        write_fixture(inputs, args.fixture, args.gtzan / FIXTURE_CLIP)
     return 0
 
 
 def write_fixture(inputs: dict[str, np.ndarray], path: Path, clip_22k: Path) -> None:
-    """Small test fixture: one-patch snippets (int16) with musicnn's log-mel, tags and penultimate, plus a
+    """Small test fixture: one-patch snippets (int16) with musicnn's mel, tags and penultimate, plus a
     one-second 22.05 kHz snippet of ``clip_22k`` with librosa's Dong-2018 log-mel."""
     snippets = []
-    for name, offset_s in (("metal.00003", 10.0), ("gen_beat", 2.0)):
+    for name, offset_s in ((Path(FIXTURE_CLIP).stem, 10.0), ("gen_beat", 2.0)):
         if name in inputs:
             start = int(offset_s * SR)
             snippets.append((name, inputs[name][start:start + PATCH_SAMPLES]))
@@ -134,7 +149,7 @@ def write_fixture(inputs: dict[str, np.ndarray], path: Path, clip_22k: Path) -> 
         path,
         names=np.array([n for n, _ in snippets]),
         audio_16k=np.round(audio * 32768).astype(np.int16),
-        musicnn_logmel=np.stack([r["logmel"][0] for r in refs]).astype(np.float16),
+        musicnn_mel16=np.stack([musicnn_mel16(s, r["logmel"][0]) for (_, s), r in zip(snippets, refs)]),
         tags=np.stack([r["tags"][0] for r in refs]),
         penultimate=np.stack([r["penultimate"][0] for r in refs]),
         audio_22k=np.round(y22 * 32768).astype(np.int16),
