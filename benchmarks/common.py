@@ -1,0 +1,69 @@
+"""Shared pieces of the benchmark scripts: a random-weight model file and realistic test songs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musicsim.audio.decode import load
+from musicsim.audio.encode import encode
+from musicsim.features import MUSICNN
+from musicsim.genres import GENRES
+from musicsim.model.checkpoint import Checkpoint, save_checkpoint
+from musicsim.model.network import NetworkConfig, TwoStreamResCNN
+
+GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan"
+
+
+def random_model(path: Path, seed: int = 0) -> Path:
+    """A model file of the real architecture with random weights (same cost as the shipped one)."""
+    torch.manual_seed(seed)
+    cfg = NetworkConfig()
+    net = TwoStreamResCNN(cfg)
+    return save_checkpoint(Checkpoint(version=f"random-{seed}", features=MUSICNN, network=cfg,
+                                      genres=list(GENRES), state_dict=net.state_dict()), path)
+
+
+def gtzan_clips() -> list[Path]:
+    return sorted(GTZAN.glob("*/*.opus"))
+
+
+def make_songs(out: Path, n: int, formats: tuple[str, ...] = ("mp3", "flac", "m4a", "ogg"),
+               seconds: tuple[float, float] = (180.0, 300.0), rate: int = 44100, seed: int = 0) -> list[Path]:
+    """``n`` full-length stereo songs: GTZAN clips of one genre concatenated, varied, encoded.
+
+    Each song loops 6-10 clips of one genre, with per-song gain, a small stereo offset and a fade,
+    and is written as ``song_XX.<fmt>`` cycling through ``formats``. Existing files are reused.
+    """
+    rng = random.Random(seed)
+    clips = gtzan_clips()
+    if not clips:
+        raise SystemExit(f"GTZAN clips not found under {GTZAN}")
+    by_genre: dict[str, list[Path]] = {}
+    for c in clips:
+        by_genre.setdefault(c.parent.name, []).append(c)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        fmt = formats[i % len(formats)]
+        path = out / f"song_{i:02d}.{fmt}"
+        paths.append(path)
+        if path.exists():
+            continue
+        genre = sorted(by_genre)[i % len(by_genre)]
+        length = rng.uniform(*seconds)
+        parts, total = [], 0
+        while total < length * rate:
+            y = load(rng.choice(by_genre[genre]), rate)
+            parts.append(y)
+            total += y.size
+        y = np.concatenate(parts)[: int(length * rate)] * rng.uniform(0.5, 1.0)
+        fade = np.linspace(1.0, 0.0, 3 * rate)
+        y[-fade.size :] *= fade
+        delay = rng.randint(1, 40)
+        stereo = np.stack([y, np.concatenate([np.zeros(delay, np.float32), y[:-delay]])], axis=1)
+        encode(path, stereo, rate)
+    return paths
