@@ -37,6 +37,11 @@ class FeatureConfig:
         return (self.frames - 1) * self.hop_length
 
     @property
+    def window_samples(self) -> int:
+        """Samples the frames of one segment read: the segment plus ``n_fft // 2`` of context each side."""
+        return self.segment_samples + 2 * (self.n_fft // 2)
+
+    @property
     def segment_seconds(self) -> float:
         return self.segment_samples / self.sample_rate
 
@@ -108,13 +113,19 @@ def _hann(n_fft: int) -> np.ndarray:
 
 
 def power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int, power: float = 2.0,
-                      pad_mode: str = "constant") -> np.ndarray:
-    """Centred STFT magnitude**power of a mono signal, shape ``(frames, 1 + n_fft // 2)``."""
+                      pad_mode: str = "constant", center: bool = True) -> np.ndarray:
+    """STFT magnitude**power of a mono signal, shape ``(frames, 1 + n_fft // 2)``.
+
+    ``center``: frame ``t`` is centred on sample ``t * hop_length``, the signal padded by
+    ``n_fft // 2`` (``pad_mode``) at both ends; otherwise frame ``t`` starts there, unpadded.
+    """
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ValueError(f"expected a mono signal, got shape {y.shape}")
     pad = n_fft // 2
-    if pad_mode == "constant":
+    if not center:
+        padded = y if y.size >= n_fft else np.pad(y, (0, n_fft - y.size))
+    elif pad_mode == "constant":
         padded = np.pad(y, pad)
     else:
         padded = np.pad(y, pad, mode="reflect" if y.size > pad else "constant")
@@ -136,9 +147,12 @@ def compress(mel: np.ndarray, log: str, log_scale: float) -> np.ndarray:
     raise ValueError(f"unknown log compression {log!r}")
 
 
-def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Log-mel spectrogram of a mono signal at ``cfg.sample_rate``, shape ``(frames, n_mels)``, float32."""
-    spec = power_spectrogram(y, cfg.n_fft, cfg.hop_length, cfg.power, cfg.pad_mode)
+def log_mel(y: np.ndarray, cfg: FeatureConfig, center: bool = True) -> np.ndarray:
+    """Log-mel spectrogram of a mono signal at ``cfg.sample_rate``, shape ``(frames, n_mels)``, float32.
+
+    ``center=False``: unpadded frames (see :func:`power_spectrogram`).
+    """
+    spec = power_spectrogram(y, cfg.n_fft, cfg.hop_length, cfg.power, cfg.pad_mode, center)
     mel = spec @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
     if cfg.mel_dtype != "float32":  # musicnn stored float16 mels and trained on them
         mel = mel.astype(cfg.mel_dtype).astype(np.float32)
@@ -156,8 +170,23 @@ def fit_length(y: np.ndarray, n_samples: int) -> np.ndarray:
 
 
 def segment_patch(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """One network input patch ``(cfg.frames, cfg.n_mels)`` from a window of audio."""
+    """One network input patch ``(cfg.frames, cfg.n_mels)`` from a window of ``cfg.segment_samples``.
+
+    Its first and last frames are half padded, as at the ends of a whole track; for a window cut
+    from the middle of a track, :func:`context_patch` gives the frames the whole track's
+    spectrogram has there.
+    """
     return log_mel(fit_length(y, cfg.segment_samples), cfg)
+
+
+def context_patch(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """One patch ``(cfg.frames, cfg.n_mels)`` from a window of ``cfg.window_samples``: the segment with
+    ``n_fft // 2`` samples of context on each side.
+
+    No frame is padded, so the patch equals the same frames of the whole track's centred
+    spectrogram (what musicnn's extractor feeds its model). Short windows are repeat-padded.
+    """
+    return log_mel(fit_length(y, cfg.window_samples), cfg, center=False)
 
 
 def patches(y: np.ndarray, cfg: FeatureConfig, hop_frames: int | None = None) -> np.ndarray:

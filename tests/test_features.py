@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicsim.features import DONG_2018, MUSICNN, FeatureConfig, fit_length, log_mel, patches, segment_patch
+from musicsim.features import (DONG_2018, MUSICNN, FeatureConfig, context_patch, fit_length, log_mel, patches,
+                               segment_patch)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_reference.npz"
 
@@ -77,3 +78,19 @@ def test_louder_sound_gives_larger_features() -> None:
     quiet, loud = segment_patch(0.01 * tone, MUSICNN), segment_patch(0.5 * tone, MUSICNN)
     band = int(np.argmax(loud.mean(axis=0)))
     assert loud[:, band].mean() > quiet[:, band].mean() + 1.0
+
+
+@pytest.mark.parametrize("cfg", [MUSICNN, DONG_2018], ids=["musicnn", "dong2018"])
+def test_context_patch_equals_the_whole_tracks_frames(ref, cfg: FeatureConfig) -> None:
+    """A window with n_fft/2 context each side gives exactly the whole spectrogram's frames there,
+    while a bare segment's edge frames (half zero-padded) differ."""
+    y = ref["audio_16k"].astype(np.float32).ravel() / 32768
+    whole = log_mel(y, cfg)
+    start_frame = 40
+    start = start_frame * cfg.hop_length - cfg.n_fft // 2
+    patch = context_patch(y[start : start + cfg.window_samples], cfg)
+    atol = 1e-3 if cfg.mel_dtype == "float16" else 1e-5  # one float16 step where rounding flips
+    np.testing.assert_allclose(patch, whole[start_frame : start_frame + cfg.frames], atol=atol)
+    bare = segment_patch(y[start + cfg.n_fft // 2 :], cfg)
+    np.testing.assert_allclose(bare[1:-1], patch[1:-1], atol=atol)
+    assert np.abs(bare[0] - patch[0]).max() > 0.1
