@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from musicsim.model.network import NetworkConfig, TwoStreamResCNN
@@ -42,3 +43,10 @@ def test_pooled_embedding_without_tag_backend() -> None:
 def test_config_round_trip() -> None:
     cfg = NetworkConfig(n_mels=64, temporal_lengths=(64, 32, 16), n_tags=0)
     assert NetworkConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_inconsistent_config_is_refused() -> None:
+    with pytest.raises(ValueError, match="backend_units"):
+        TwoStreamResCNN(NetworkConfig(backend_units=0))
+    with pytest.raises(ValueError, match="unknown embedding"):
+        TwoStreamResCNN(NetworkConfig(embedding="mean"))

@@ -115,6 +115,10 @@ class TwoStreamResCNN(nn.Module):
 
     def __init__(self, cfg: NetworkConfig):
         super().__init__()
+        if cfg.embedding not in ("penultimate", "pooled"):
+            raise ValueError(f"unknown embedding {cfg.embedding!r}: 'penultimate' or 'pooled'")
+        if cfg.embedding == "penultimate" and not cfg.backend_units:
+            raise ValueError("a 'penultimate' embedding needs the tag back end (backend_units > 0)")
         self.cfg = cfg
         self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
         pad7 = (cfg.timbral_width // 2, cfg.timbral_width // 2)
