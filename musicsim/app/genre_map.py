@@ -1,7 +1,9 @@
 """The genre map: every analysed track as a dot at its embedding's PCA position, coloured by genre.
 
-Custom-painted (one ``drawPoints`` call per genre), so 100 000 dots redraw quickly. Each genre's
-mean position is marked and labelled; hovering a dot shows the song, clicking selects it.
+Custom-painted: the dots are rendered once per data change or resize into a cached image (vector
+dots for small libraries; for large ones, stamped straight into the pixel buffer with numpy, so
+100 000 dots take milliseconds), and each repaint just draws that image. Each genre's mean position
+is marked and labelled; hovering a dot shows the song, clicking selects it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from musicsim.app.palette import genre_color
@@ -18,6 +20,7 @@ from musicsim.app.projection import genre_means, pca_2d
 
 MARGIN = 36
 HIT_RADIUS = 8.0
+VECTOR_LIMIT = 5000  # above this many dots, stamp them with numpy instead of QPainter
 
 
 class GenreMapWidget(QWidget):
@@ -37,7 +40,8 @@ class GenreMapWidget(QWidget):
         self.means: dict[str, np.ndarray] = {}
         self.selected_id: int | None = None
         self._screen = np.zeros((0, 2))
-        self._polys: list[tuple[str, QPolygonF]] = []
+        self._counts: dict[str, int] = {}
+        self._cache: QImage | None = None  # axes and dots, redrawn on data change or resize
         self.message = "The genre map appears once songs have been analysed."
 
     # -- data ------------------------------------------------------------------------------
@@ -49,6 +53,9 @@ class GenreMapWidget(QWidget):
         self.genres = list(genres)
         self.labels = list(labels)
         self.means = genre_means(self.points, self.genres)
+        self._counts: dict[str, int] = {}
+        for g in self.genres:
+            self._counts[g or "unknown"] = self._counts.get(g or "unknown", 0) + 1
         self._layout()
         self.update()
 
@@ -79,7 +86,7 @@ class GenreMapWidget(QWidget):
     def _layout(self) -> None:
         if not len(self.points):
             self._screen = np.zeros((0, 2))
-            self._polys = []
+            self._cache = None
             return
         rect = self._plot_rect()
         lo, hi = self.points.min(axis=0), self.points.max(axis=0)
@@ -88,9 +95,7 @@ class GenreMapWidget(QWidget):
         centre = (lo + hi) / 2
         self._scale, self._centre = scale, centre
         self._screen = self._to_screen(self.points)
-        genre_array = np.array([g or "" for g in self.genres], dtype=object)
-        self._polys = [(g, QPolygonF([QPointF(float(x), float(y)) for x, y in self._screen[genre_array == g]]))
-                       for g in sorted(set(genre_array))]
+        self._cache = None
 
     def _to_screen(self, pts: np.ndarray) -> np.ndarray:
         rect = self._plot_rect()
@@ -111,23 +116,9 @@ class GenreMapWidget(QWidget):
             p.setPen(self.palette().placeholderText().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
             return
-        rect = self._plot_rect()
-        axis_pen = QPen(self.palette().mid().color())
-        axis_pen.setStyle(Qt.PenStyle.DashLine)
-        p.setPen(axis_pen)
-        origin = self._to_screen(np.zeros(2))
-        p.drawLine(QPointF(rect.left(), origin[1]), QPointF(rect.right(), origin[1]))
-        p.drawLine(QPointF(origin[0], rect.top()), QPointF(origin[0], rect.bottom()))
-        p.setPen(self.palette().text().color())
-        p.drawText(QPointF(rect.right() - 40, origin[1] - 6), "PC 1")
-        p.drawText(QPointF(origin[0] + 6, rect.top() + 12), "PC 2")
-
-        dot = 7.0 if len(self._screen) < 2000 else 4.0
-        for genre, poly in self._polys:
-            color = genre_color(genre or None)
-            color.setAlpha(200)
-            p.setPen(QPen(color, dot, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-            p.drawPoints(poly)
+        if self._cache is None:
+            self._cache = self._render_dots()
+        p.drawImage(self.rect(), self._cache)
 
         if self.selected_id is not None:
             pos = self.screen_position(self.selected_id)
@@ -144,6 +135,61 @@ class GenreMapWidget(QWidget):
             self._draw_signature(p, QPointF(float(x), float(y)), genre_color(genre), genre)
         self._draw_legend(p)
 
+    def _render_dots(self) -> QImage:
+        """Axes and every dot, at the screen's pixel density."""
+        ratio = self.devicePixelRatioF()
+        w, h = max(1, int(self.width() * ratio)), max(1, int(self.height() * ratio))
+        genre_array = np.array([g or "" for g in self.genres], dtype=object)
+        groups = [(g, genre_array == g) for g in sorted(set(genre_array))]
+        if len(self._screen) > VECTOR_LIMIT:
+            image = self._stamp(w, h, ratio, groups)
+        else:
+            image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+            image.fill(self.palette().base().color())
+        image.setDevicePixelRatio(ratio)
+        p = QPainter(image)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._draw_axes(p)
+        if len(self._screen) <= VECTOR_LIMIT:
+            dot = 7.0 if len(self._screen) < 2000 else 4.0
+            for genre, mask in groups:
+                color = genre_color(genre or None)
+                color.setAlpha(200)
+                p.setPen(QPen(color, dot, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+                p.drawPoints(QPolygonF([QPointF(float(x), float(y)) for x, y in self._screen[mask]]))
+        p.end()
+        return image
+
+    def _stamp(self, w: int, h: int, ratio: float, groups) -> QImage:
+        """Dots as small discs written straight into a pixel buffer (fast for 100 000 dots)."""
+        base = self.palette().base().color()
+        pixels = np.empty((h, w), dtype=np.uint32)
+        pixels[:] = base.rgba()
+        radius = max(1, int(round(1.5 * ratio)))
+        dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+        disc = dx ** 2 + dy ** 2 <= radius ** 2 + 1
+        offsets = np.stack([dy[disc], dx[disc]], axis=1)
+        xy = np.round(self._screen * ratio).astype(np.int64)
+        for genre, mask in groups:
+            pts = xy[mask]
+            ys = (pts[:, 1, None] + offsets[None, :, 0]).ravel()
+            xs = (pts[:, 0, None] + offsets[None, :, 1]).ravel()
+            ok = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+            pixels[ys[ok], xs[ok]] = genre_color(genre or None).rgba()
+        return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_ARGB32).copy()
+
+    def _draw_axes(self, p: QPainter) -> None:
+        rect = self._plot_rect()
+        axis_pen = QPen(self.palette().mid().color())
+        axis_pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(axis_pen)
+        origin = self._to_screen(np.zeros(2))
+        p.drawLine(QPointF(rect.left(), origin[1]), QPointF(rect.right(), origin[1]))
+        p.drawLine(QPointF(origin[0], rect.top()), QPointF(origin[0], rect.bottom()))
+        p.setPen(self.palette().text().color())
+        p.drawText(QPointF(rect.right() - 40, origin[1] - 6), "PC 1")
+        p.drawText(QPointF(origin[0] + 6, rect.top() + 12), "PC 2")
+
     def _draw_signature(self, p: QPainter, at: QPointF, color: QColor, genre: str) -> None:
         r = 9.0
         diamond = QPolygonF([at + QPointF(0, -r), at + QPointF(r, 0), at + QPointF(0, r), at + QPointF(-r, 0)])
@@ -157,9 +203,7 @@ class GenreMapWidget(QWidget):
         p.drawText(at + QPointF(r + 4, 4), genre)
 
     def _draw_legend(self, p: QPainter) -> None:
-        counts: dict[str, int] = {}
-        for g in self.genres:
-            counts[g or "unknown"] = counts.get(g or "unknown", 0) + 1
+        counts = self._counts
         p.setFont(self.font())
         x = self.width() - 130
         y = MARGIN

@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
             self.model.set_tracks(tracks)
         else:
             self.model.merge(tracks, complete=True)
+            self.model.resort()
         self._after_tracks_changed()
 
     @Slot(list)
@@ -466,6 +467,7 @@ class MainWindow(QMainWindow):
             worker.deleteLater()
         self.progress_bar.hide()
         self.status_label.setToolTip("")
+        self.model.resort()  # rows updated during analysis kept their place until now
         report = self.last_report
         pending = self.model.counts().get("pending", 0)
         if self._analysis_error:

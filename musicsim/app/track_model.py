@@ -1,7 +1,10 @@
 """The library table: a :class:`QAbstractTableModel` over :class:`Track` records, and its filter proxy.
 
-Rows are updated in place as analysis results arrive (one ``dataChanged`` per batch, never a model
-reset), so a 100 000-track view keeps its scroll position and selection.
+Rows are updated in place as analysis results arrive (``dataChanged`` per batch, never a model
+reset), so a 100 000-track view keeps its scroll position and selection. Sorting happens here, in
+one ``sorted()`` over precomputed keys (the proxy forwards ``sort``): a proxy that sorts by calling
+``data()`` per comparison takes tens of seconds for 100 000 rows (benchmarks/bench_app.py). The
+proxy only filters. Rows updated during analysis keep their place until the next :meth:`resort`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from musicsim.app.palette import genre_icon
 from musicsim.library.records import Track
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -38,6 +40,8 @@ class TrackTableModel(QAbstractTableModel):
         self._tracks: list[Track] = []
         self._row_of: dict[int, int] = {}
         self._search: list[str] = []
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -63,8 +67,6 @@ class TrackTableModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(t, col)
-        if role == SORT_ROLE:
-            return self._sort_key(t, col)
         if role == TRACK_ID_ROLE:
             return t.id
         if role == Qt.ItemDataRole.DecorationRole and col == self.GENRE and t.status == "analysed":
@@ -102,17 +104,17 @@ class TrackTableModel(QAbstractTableModel):
         return ""
 
     def _sort_key(self, t: Track, col: int):
+        album = f"{(t.album or '').casefold()}\x00{t.track_number or 0:05d}"  # album order
         if col == self.TITLE:
             return display_title(t).casefold()
         if col == self.ARTIST:
-            return (t.artist or "").casefold()
+            return f"{(t.artist or '').casefold()}\x00{album}"
         if col == self.ALBUM:
-            # album order: album, then track number
-            return f"{(t.album or '').casefold()}\x00{t.track_number or 0:05d}"
+            return album
         if col == self.TIME:
             return float(t.duration or 0.0)
         if col == self.GENRE:
-            return (t.genre or "~") if t.status == "analysed" else "~~"
+            return ((t.genre or "~") if t.status == "analysed" else "~~", -(t.confidence or 0.0))
         if col == self.CONFIDENCE:
             return float(t.confidence or 0.0) if t.status == "analysed" else -1.0
         return None
@@ -145,6 +147,35 @@ class TrackTableModel(QAbstractTableModel):
             out[t.status] = out.get(t.status, 0) + 1
         return out
 
+    # -- sorting -----------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Reorder rows by ``column`` (stable; ties keep artist/album/track order), keeping selections."""
+        self._sort_column, self._sort_order = column, order
+        if not 0 <= column < len(self.COLUMNS) or len(self._tracks) < 2:
+            return
+        keys = [self._sort_key(t, column) for t in self._tracks]
+        order_idx = sorted(range(len(keys)), key=keys.__getitem__,
+                           reverse=order == Qt.SortOrder.DescendingOrder)
+        if order_idx == list(range(len(keys))):
+            return
+        self.layoutAboutToBeChanged.emit()
+        old_persistent = self.persistentIndexList()
+        old_ids = [self._tracks[i.row()].id for i in old_persistent]
+        self._tracks = [self._tracks[i] for i in order_idx]
+        self._search = [self._search[i] for i in order_idx]
+        self._row_of = {t.id: r for r, t in enumerate(self._tracks)}
+        self.changePersistentIndexList(
+            old_persistent, [self.index(self._row_of[tid], i.column()) for tid, i in zip(old_ids, old_persistent)])
+        self.layoutChanged.emit()
+
+    def resort(self) -> None:
+        """Apply the current sort again (after rows were added or updated)."""
+        self.sort(self._sort_column, self._sort_order)
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
     @staticmethod
     def _search_key(t: Track) -> str:
         return " ".join((display_title(t), t.artist, t.album, t.genre or "")).casefold()
@@ -155,11 +186,12 @@ class TrackTableModel(QAbstractTableModel):
         self._tracks = list(tracks)
         self._reindex()
         self.endResetModel()
+        self.resort()
 
     def merge(self, tracks: Iterable[Track], complete: bool = False) -> None:
         """Update known tracks in place, append new ones; with ``complete``, drop tracks not given.
 
-        Emits one ``dataChanged`` over the updated span, one insert and contiguous removes: never a reset.
+        Emits ``dataChanged`` per run of nearby updated rows, one insert and contiguous removes: never a reset.
         """
         incoming = list(tracks)
         changed_rows: list[int] = []
@@ -172,9 +204,9 @@ class TrackTableModel(QAbstractTableModel):
                 self._tracks[row] = t
                 self._search[row] = self._search_key(t)
                 changed_rows.append(row)
-        if changed_rows:
-            last = len(self.COLUMNS) - 1
-            self.dataChanged.emit(self.index(min(changed_rows), 0), self.index(max(changed_rows), last))
+        last_col = len(self.COLUMNS) - 1
+        for first, last in _runs(sorted(changed_rows)):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
         if complete:
             keep = {t.id for t in incoming}
             gone = sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True)
@@ -199,6 +231,17 @@ class TrackTableModel(QAbstractTableModel):
         self._search = [self._search_key(t) for t in self._tracks]
 
 
+def _runs(rows: list[int], gap: int = 32) -> list[tuple[int, int]]:
+    """Group ascending rows into ``(first, last)`` spans, merging spans less than ``gap`` rows apart."""
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        if spans and row - spans[-1][1] <= gap:
+            spans[-1] = (spans[-1][0], row)
+        else:
+            spans.append((row, row))
+    return spans
+
+
 def _runs_descending(rows_desc: list[int]) -> list[tuple[int, int]]:
     """Group descending row numbers into contiguous ``(first, last)`` runs, highest run first."""
     runs: list[tuple[int, int]] = []
@@ -211,14 +254,17 @@ def _runs_descending(rows_desc: list[int]) -> list[tuple[int, int]]:
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
-    """Sorts by :data:`SORT_ROLE` and keeps rows matching every word of the search text and the genre."""
+    """Keeps rows matching every word of the search text and the genre; sorting is the source's."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._words: list[str] = []
         self._genre: str | None = None
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # re-filter updated rows
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is done by the source model, in bulk (see the module docstring)."""
+        self.sourceModel().sort(column, order)
 
     def set_search(self, text: str) -> None:
         words = text.casefold().split()
@@ -240,6 +286,8 @@ class TrackFilterProxy(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if self._genre is None and not self._words:
+            return True
         model: TrackTableModel = self.sourceModel()  # type: ignore[assignment]
         if self._genre is not None:
             t = model.track_at(source_row)
