@@ -1,0 +1,100 @@
+"""``musicsim train`` and ``musicsim evaluate``: registered on the main parser by ``musicsim.cli``.
+
+Heavy imports (torch training code, scikit-learn, matplotlib) happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _scratch_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("from-scratch training")
+    g.add_argument("--epochs", type=int, default=200, metavar="N", help="at most N epochs (default: 200)")
+    g.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs (default: 10)")
+    g.add_argument("--lr", type=float, default=0.009, help="SGD learning rate (default: the paper's 0.009)")
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--segments-per-clip", type=int, default=None, metavar="K",
+                   help="random segments drawn per clip each epoch (default: all)")
+    g.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                   help="stop a training run after the epoch that passes this many seconds")
+    g.add_argument("--val-fraction", type=float, default=0.15,
+                   help="share of the training clips held out for early stopping (default: 0.15)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, metavar="DIR",
+                   help="GTZAN-style folder: DIR/<genre>/<genre>.NNNNN.<ext> (+ optional DIR/splits/)")
+    p.add_argument("--base", type=Path, default=None, metavar="FILE",
+                   help="pretrained trunk (default: resources/musicnn-msd.pt)")
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="feature cache (default: the user cache folder, musicsim/train)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _train_settings(args: argparse.Namespace):
+    from musicsim.training.scratch import TrainSettings
+
+    return TrainSettings(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+                         segments_per_clip=args.segments_per_clip, max_seconds=args.time_budget, seed=args.seed)
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from musicsim.training.train import train_head_model, train_scratch_model
+
+    if args.from_scratch:
+        train_scratch_model(args.data, args.out, _train_settings(args), args.val_fraction, args.cache, log=_log)
+    else:
+        train_head_model(args.data, args.out, args.base, args.cache, args.seed, log=_log)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from musicsim.training.evaluate import EvalSettings, evaluate
+
+    settings = EvalSettings(folds=args.folds, seed=args.seed, base_model=args.base, cache_dir=args.cache,
+                            methods=tuple(args.methods.split(",")), scratch=_train_settings(args),
+                            scratch_val_fraction=args.val_fraction, scratch_eval_segments=args.scratch_eval_segments,
+                            protocols=args.protocols)
+    result = evaluate(args.data, args.out, settings, log=_log)
+    cv = result["cross_validation"]
+    for name, m in cv["methods"].items():
+        print(f"{name}: accuracy {m['accuracy']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}")
+    for name, p in cv["precision_at_k"]["embeddings"].items():
+        print(f"{name}: genre precision@{cv['precision_at_k']['k']} {p['mean']:.3f} (balanced {p['balanced']:.3f})")
+    print(f"report: {Path(args.out) / 'report.md'} ({result['timing']['total_seconds']:.0f} s)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` and ``evaluate`` to the ``musicsim`` command line."""
+    p = subparsers.add_parser("train", help="fit the genre head on the pretrained model, or train from scratch",
+                              description="Without --from-scratch: fit the ten-genre head on the frozen pretrained "
+                                          "musicnn trunk and write a complete model file. With --from-scratch: "
+                                          "train the two-stream ResCNN on DIR alone (Dong's features).")
+    _common(p)
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write (.pt)")
+    p.add_argument("--from-scratch", action="store_true", help="train the whole network on DIR alone")
+    _scratch_options(p)
+    p.set_defaults(func=run_train)
+
+    p = subparsers.add_parser("evaluate", help="cross-validated report: shipped vs from-scratch vs MFCC baseline",
+                              description="Stratified k-fold clip-level evaluation; writes report.md, report.json "
+                                          "and PNG figures to --out.")
+    _common(p)
+    p.add_argument("--out", required=True, type=Path, metavar="REPORT_DIR", help="folder for the report")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--methods", default="shipped,scratch,baseline",
+                   help="comma-separated subset of shipped,scratch,baseline")
+    p.add_argument("--scratch-eval-segments", type=int, default=None, metavar="K",
+                   help="evaluate the from-scratch model on K evenly spaced segments per clip (default: all)")
+    p.add_argument("--protocols", choices=("auto", "all", "none"), default="auto",
+                   help="fixed split protocols (auto: only on the full GTZAN)")
+    _scratch_options(p)
+    p.set_defaults(func=run_evaluate)
