@@ -45,19 +45,25 @@ class GenreMapWidget(QWidget):
         self.message = "The genre map appears once songs have been analysed."
 
     # -- data ------------------------------------------------------------------------------
-    def set_embeddings(self, ids: Sequence[int], embeddings: np.ndarray, genres: Sequence[str | None],
-                       labels: Sequence[str]) -> None:
-        """Project ``embeddings`` (one row per id) and show them; ``labels`` are the hover texts."""
+    def set_points(self, ids: Sequence[int], points: np.ndarray, genres: Sequence[str | None],
+                   labels: Sequence[str]) -> None:
+        """Show tracks at 2-D ``points`` (from :func:`pca_2d`, computed off the GUI thread for big libraries);
+        ``labels`` are the hover texts."""
         self.ids = np.asarray(ids, dtype=np.int64)
-        self.points = pca_2d(embeddings) if len(self.ids) else np.zeros((0, 2))
+        self.points = np.asarray(points, dtype=np.float64).reshape(len(self.ids), 2)
         self.genres = list(genres)
         self.labels = list(labels)
         self.means = genre_means(self.points, self.genres)
-        self._counts: dict[str, int] = {}
+        self._counts = {}
         for g in self.genres:
             self._counts[g or "unknown"] = self._counts.get(g or "unknown", 0) + 1
         self._layout()
         self.update()
+
+    def set_embeddings(self, ids: Sequence[int], embeddings: np.ndarray, genres: Sequence[str | None],
+                       labels: Sequence[str]) -> None:
+        """Project ``embeddings`` (one row per id) with PCA and show them."""
+        self.set_points(ids, pca_2d(embeddings) if len(ids) else np.zeros((0, 2)), genres, labels)
 
     def select(self, track_id: int | None) -> None:
         self.selected_id = track_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from musicsim.app.empty_state import EmptyState
 from musicsim.app.formatting import format_eta
 from musicsim.app.genre_map import GenreMapWidget
+from musicsim.app.projection import pca_2d
 from musicsim.app.palette import genre_icon
 from musicsim.app.player import PlayerBar
 from musicsim.app.playlist import PlaylistPane
@@ -185,6 +187,8 @@ class MainWindow(QMainWindow):
         # -- genre map and problems
         self.genre_map = GenreMapWidget()
         self.genre_map.track_clicked.connect(self.select_track)
+        self._map_timer = QTimer(self, singleShot=True, interval=2000)
+        self._map_timer.timeout.connect(self._on_tab_changed)
         self.problems_view = QTableView()
         self.problems_view.setModel(self.problems_model)
         self.problems_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -266,6 +270,8 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel()
         self.counts_label = QLabel()
         self.device_label = QLabel("Analysis device: …")
+        for label in (self.status_label, self.counts_label, self.device_label):
+            label.setContentsMargins(6, 0, 6, 0)
         bar = self.statusBar()
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.status_label, 1)
@@ -425,8 +431,8 @@ class MainWindow(QMainWindow):
         self._map_stale = True
         self._refresh_genre_filter()
         self._update_counts()
-        if self.tabs.currentWidget() is self.genre_map and (self.worker is None or not self.tasks.busy()):
-            self._refresh_map()
+        if self.tabs.currentWidget() is self.genre_map and not self._map_timer.isActive():
+            self._map_timer.start()  # redraw the map as results come in, at most every couple of seconds
 
     @Slot(int)
     def _on_sync_progress(self, count: int) -> None:
@@ -550,24 +556,30 @@ class MainWindow(QMainWindow):
     def _on_genre_filter(self, index: int) -> None:
         self.proxy.set_genre(None if index <= 0 else self.genre_filter.itemText(index))
 
+    @Slot()
     @Slot(int)
-    def _on_tab_changed(self, _index: int) -> None:
+    def _on_tab_changed(self, _index: int = -1) -> None:
         if self.tabs.currentWidget() is self.genre_map and self._map_stale:
             self._refresh_map()
 
     def _refresh_map(self) -> None:
         self._map_stale = False
-        self.tasks.submit(self.library.embeddings, self._show_map, self._on_map_error)
+        library = self.library
+
+        def project() -> tuple[np.ndarray, np.ndarray]:  # on a pool thread: PCA of 100 000 rows takes a while
+            ids, matrix = library.embeddings()
+            return ids, pca_2d(matrix)
+
+        self.tasks.submit(project, self._show_map, self._on_map_error)
 
     @Slot(object)
     def _show_map(self, result) -> None:
-        ids, matrix = result
-        keep = [i for i, tid in enumerate(ids) if self.model.track_by_id(int(tid)) is not None]
+        ids, points = result
+        keep = [i for i, tid in enumerate(ids.tolist()) if self.model.row_of(tid) is not None]  # in this folder
         tracks = [self.model.track_by_id(int(ids[i])) for i in keep]
-        labels = [f"{display_title(t)} — {t.artist}\n{t.genre or '?'} "
-                  f"{100 * (t.confidence or 0):.0f}%" for t in tracks if t is not None]
-        self.genre_map.set_embeddings([t.id for t in tracks if t is not None], matrix[keep],
-                                      [t.genre for t in tracks if t is not None], labels)
+        labels = [f"{display_title(t)} — {t.artist}\n{t.genre or '?'} {100 * (t.confidence or 0):.0f}%"
+                  for t in tracks]
+        self.genre_map.set_points([t.id for t in tracks], points[keep], [t.genre for t in tracks], labels)
         self.genre_map.select(self._seed_id)
 
     @Slot(str)

@@ -104,17 +104,16 @@ class TrackTableModel(QAbstractTableModel):
         return ""
 
     def _sort_key(self, t: Track, col: int):
-        album = f"{(t.album or '').casefold()}\x00{t.track_number or 0:05d}"  # album order
         if col == self.TITLE:
             return display_title(t).casefold()
-        if col == self.ARTIST:
-            return f"{(t.artist or '').casefold()}\x00{album}"
+        if col == self.ARTIST:  # then album order
+            return f"{t.artist.casefold()}\x00{t.album.casefold()}\x00{t.track_number or 0:05d}"
         if col == self.ALBUM:
-            return album
+            return f"{t.album.casefold()}\x00{t.track_number or 0:05d}"
         if col == self.TIME:
             return float(t.duration or 0.0)
         if col == self.GENRE:
-            return ((t.genre or "~") if t.status == "analysed" else "~~", -(t.confidence or 0.0))
+            return f"{t.genre or '~'}" if t.status == "analysed" else "~~"
         if col == self.CONFIDENCE:
             return float(t.confidence or 0.0) if t.status == "analysed" else -1.0
         return None
@@ -293,9 +292,10 @@ class TrackFilterProxy(QSortFilterProxyModel):
             t = model.track_at(source_row)
             if t.status != "analysed" or t.genre != self._genre:
                 return False
-        if self._words:
-            text = model.search_text(source_row)
-            return all(w in text for w in self._words)
+        text = model.search_text(source_row)
+        for w in self._words:
+            if w not in text:
+                return False
         return True
 
     def track_id(self, proxy_row: int) -> int | None:
