@@ -340,3 +340,36 @@ def test_pca_projection_separates_clusters_and_marks_genre_means():
     means = genre_means(xy, ["jazz"] * 50 + ["metal"] * 50)
     assert abs(means["jazz"][0] - means["metal"][0]) > 5.0
     assert pca_2d(np.zeros((1, 8))).shape == (1, 2)
+
+
+# ---------------------------------------------------------------------------- the entry point the CLI calls
+def test_run_app_opens_the_folder_and_returns_zero_on_quit(qtbot, copy_music, data_dir, model_file, tmp_path,
+                                                           request):
+    from PySide6.QtWidgets import QApplication
+
+    from musicsim.app import run_app
+
+    # keep the user's real settings out of it: INI files under tmp_path (process-wide Qt state, restored below)
+    old_format = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    request.addfinalizer(lambda: QSettings.setDefaultFormat(old_format))
+    music = copy_music()
+    seen: dict[str, object] = {}
+
+    def close_when_analysed() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if windows and windows[0].worker is None and windows[0].model.rowCount():
+            w = windows[0]
+            seen.update(title=w.windowTitle(), genres=model_genres(w), folder=w.settings.folder)
+            w.close()
+        else:
+            QTimer.singleShot(100, close_when_analysed)
+
+    QTimer.singleShot(100, close_when_analysed)
+    assert run_app(str(music), data_dir=data_dir, model_path=model_file) == 0
+    assert seen["title"] == "music — musicsim"
+    assert all(g in GENRES for g in seen["genres"]) and len(seen["genres"]) == 6
+    assert seen["folder"] == str(music)
+    assert list((tmp_path / "qsettings").rglob("*.ini")), "settings were not written to the isolated path"
+    assert (data_dir / "catalogue.sqlite3").is_file()

@@ -12,7 +12,9 @@ class AppSettings:
     """Typed access to a :class:`QSettings` store; pass a custom one (e.g. an INI file) to isolate tests."""
 
     def __init__(self, store: QSettings | None = None) -> None:
-        self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
+        if store is None:  # the platform's usual place, in QSettings' default format
+            store = QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+        self.store = store
 
     # -- music folder ----------------------------------------------------------------------
     @property
