@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
                 a.setStatusTip(tip)
             return a
 
-        self.choose_action = action("Change Folder…", self.choose_folder, QKeySequence.StandardKey.Open,
+        self.choose_action = action("Choose Folder…", self.choose_folder, QKeySequence.StandardKey.Open,
                                     "Choose the music folder")
         self.rescan_action = action("Rescan", self.rescan, QKeySequence.StandardKey.Refresh,
                                     "Look for new, changed and removed files and analyse them")
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
         search_layout.setContentsMargins(0, 0, 4, 0)
         search_layout.addWidget(self.genre_filter)
         search_layout.addWidget(self.search)
-        toolbar.addWidget(search_box)
+        self._search_action = toolbar.addWidget(search_box)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
 
@@ -347,6 +347,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.setWindowTitle(f"{Path(folder).name or folder} — musicsim")
         self.pages.setCurrentWidget(self.library_page)
+        self.choose_action.setText("Change Folder…")
         self._paused = False
         self.start_job(Job(folder=folder))
 
@@ -505,6 +506,7 @@ class MainWindow(QMainWindow):
         running = self.worker is not None
         has_folder = self.folder is not None
         self.rescan_action.setEnabled(has_folder)
+        self._search_action.setVisible(has_folder)
         self.pause_action.setEnabled(has_folder and (running or self._paused))
         self.pause_action.setText("Resume" if self._paused else "Pause")
         self.stop_action.setEnabled(running)
