@@ -223,10 +223,15 @@ def test_pause_then_resume_after_relaunch_keeps_finished_work(qtbot, open_window
                                                               model_file):
     music = _many_songs(tmp_path / "many", write_song, 40)
     window = open_window(music, workers=0)
-    # pause as soon as the first results are in the table
-    qtbot.waitUntil(lambda: any(t.status == "analysed" for t in window.model.tracks()), timeout=ANALYSIS_TIMEOUT_MS)
-    qtbot.mouseClick(window.toolbar.widgetForAction(window.pause_action), Qt.MouseButton.LeftButton)
-    assert window.pause_action.text() == "Resume"
+    pause_button = window.toolbar.widgetForAction(window.pause_action)
+
+    def pause_once_results_are_saved(p) -> None:  # the user presses Pause as the first batch is reported
+        if p.done >= 1 and window.pause_action.text() == "Pause":
+            qtbot.mouseClick(pause_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: window.worker is not None and window.worker.isRunning(), timeout=10_000)
+    window.worker.progress.connect(pause_once_results_are_saved)
+    qtbot.waitUntil(lambda: window.pause_action.text() == "Resume", timeout=ANALYSIS_TIMEOUT_MS)
     wait_idle(qtbot, window)
     counts = window.model.counts()
     first_run = window.last_report
