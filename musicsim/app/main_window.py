@@ -533,6 +533,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _show_problems(self, problems) -> None:
+        if self.folder:  # the catalogue may also hold other folders' files
+            inside = os.path.join(self.folder, "")
+            problems = [p for p in problems if p.path == self.folder or p.path.startswith(inside)]
         self.problems_model.set_problems(problems)
         n = len(problems)
         self.tabs.setTabText(2, f"Problems ({n})" if n else "Problems")
