@@ -186,8 +186,14 @@ def test_keyboard_enter_plays_similar_and_player_controls(qtbot, open_window, co
 def test_search_box_and_genre_filter(qtbot, open_window, copy_music):
     window = open_window(copy_music())
     wait_idle(qtbot, window)
+    window.activateWindow()
+    window.find_action.trigger()  # Ctrl+F
+    assert window.search.hasFocus()
     qtbot.keyClicks(window.search, "alpha")
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=5_000)  # both Alpha Band songs
+    qtbot.keyClick(window.search, Qt.Key.Key_Return)  # Enter: on to the results
+    assert window.table.hasFocus() and window.selected_track().artist == "Alpha Band"
+    assert window.model.index(0, TrackTableModel.GENRE).data() in GENRES  # analysed, not "analysing…"
     window.search.clear()
     qtbot.keyClicks(window.search, "deep WATER")
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=5_000)
@@ -329,6 +335,7 @@ def test_missing_model_is_explained_and_tags_still_show(qtbot, settings, copy_mu
         assert window.model.rowCount() == 6
         assert not window.banner.isHidden()
         assert "nowhere.pt" in window.banner.text()
+        assert set(model_genres(window)) == {"not analysed yet"}
     finally:
         window.close()
         lib.close()

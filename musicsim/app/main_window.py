@@ -347,6 +347,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.setWindowTitle(f"{Path(folder).name or folder} — musicsim")
         self.pages.setCurrentWidget(self.library_page)
+        self.table.setFocus()
         self.choose_action.setText("Change Folder…")
         self._paused = False
         self.start_job(Job(folder=folder))
@@ -504,6 +505,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         running = self.worker is not None
+        self.model.set_analysing(running and not self._paused)
         has_folder = self.folder is not None
         self.rescan_action.setEnabled(has_folder)
         self._search_action.setVisible(has_folder)

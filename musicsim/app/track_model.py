@@ -40,6 +40,7 @@ class TrackTableModel(QAbstractTableModel):
         self._tracks: list[Track] = []
         self._row_of: dict[int, int] = {}
         self._search: list[str] = []
+        self._pending_text = "not analysed yet"
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._italic = QFont()
@@ -98,7 +99,7 @@ class TrackTableModel(QAbstractTableModel):
         if col == self.GENRE:
             if t.status == "analysed":
                 return t.genre or ""
-            return "could not analyse" if t.status == "failed" else "analysing…"
+            return "could not analyse" if t.status == "failed" else self._pending_text
         if col == self.CONFIDENCE:
             return format_percent(t.confidence) if t.status == "analysed" else ""
         return ""
@@ -117,6 +118,14 @@ class TrackTableModel(QAbstractTableModel):
         if col == self.CONFIDENCE:
             return float(t.confidence or 0.0) if t.status == "analysed" else -1.0
         return None
+
+    def set_analysing(self, running: bool) -> None:
+        """Pending rows read "analysing…" while analysis runs, "not analysed yet" otherwise."""
+        text = "analysing…" if running else "not analysed yet"
+        if text != self._pending_text:
+            self._pending_text = text
+            if self._tracks:
+                self.dataChanged.emit(self.index(0, self.GENRE), self.index(len(self._tracks) - 1, self.GENRE))
 
     # -- records ---------------------------------------------------------------------------
     def track_at(self, row: int) -> Track:
