@@ -107,8 +107,10 @@ class TrackTableModel(QAbstractTableModel):
     def _sort_key(self, t: Track, col: int):
         if col == self.TITLE:
             return display_title(t).casefold()
-        if col == self.ARTIST:  # then album order
-            return f"{t.artist.casefold()}\x00{t.album.casefold()}\x00{t.track_number or 0:05d}"
+        if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order
+            artist = t.artist.casefold()
+            artist = artist[4:] if artist.startswith("the ") else artist
+            return f"{artist}\x00{t.album.casefold()}\x00{t.track_number or 0:05d}"
         if col == self.ALBUM:
             return f"{t.album.casefold()}\x00{t.track_number or 0:05d}"
         if col == self.TIME:
