@@ -225,8 +225,8 @@ def _many_songs(folder: Path, write_song, n: int) -> Path:
     return folder
 
 
-def test_pause_then_resume_after_relaunch_keeps_finished_work(qtbot, open_window, tmp_path, write_song, data_dir,
-                                                              model_file):
+def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot, open_window, tmp_path, write_song,
+                                                                         data_dir, model_file):
     music = _many_songs(tmp_path / "many", write_song, 40)
     window = open_window(music, workers=0)
     pause_button = window.toolbar.widgetForAction(window.pause_action)
@@ -239,20 +239,40 @@ def test_pause_then_resume_after_relaunch_keeps_finished_work(qtbot, open_window
     window.worker.progress.connect(pause_once_results_are_saved)
     qtbot.waitUntil(lambda: window.pause_action.text() == "Resume", timeout=ANALYSIS_TIMEOUT_MS)
     wait_idle(qtbot, window)
-    counts = window.model.counts()
-    first_run = window.last_report
-    assert first_run is not None and first_run.cancelled
-    assert counts["analysed"] >= 1 and counts["pending"] >= 1, counts
+    first = window.model.counts()
+    assert window.last_report is not None and window.last_report.cancelled
+    assert first["analysed"] >= 1 and first["pending"] >= 1, first
     assert "paused" in window.status_label.text()
-    window.close()
+    assert set(model_genres(window)) - set(GENRES) == {"not analysed yet"}
 
-    # quit and relaunch: analysis picks up the pending songs only
+    # Resume, then quit while it runs: closing waits only for the songs in flight.
+    qtbot.mouseClick(pause_button, Qt.MouseButton.LeftButton)
+    assert window.worker is not None and window.pause_action.text() == "Pause"
+    closed: list[int] = []
+
+    def quit_mid_way(p) -> None:
+        if p.done >= 1 and not closed:
+            closed.append(p.done)
+            window.close()
+
+    window.worker.progress.connect(quit_mid_way)
+    qtbot.waitUntil(lambda: bool(closed), timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.worker is None and not window.isVisible()
+    done_before_relaunch = Library(data_dir=data_dir, model_path=model_file)
+    try:
+        after_quit = done_before_relaunch.status()
+    finally:
+        done_before_relaunch.close()
+    assert first["analysed"] < after_quit.analysed, "the resumed run saved nothing before quitting"
+    assert after_quit.pending >= 1, "the resumed run finished before the quit: nothing left to test"
+
+    # Relaunch (a new Library on the same data folder): only the songs still pending are analysed.
     relaunched = Library(data_dir=data_dir, model_path=model_file)
     try:
         again = open_window(music, lib=relaunched, workers=0)
         wait_idle(qtbot, again)
         assert again.model.counts()["analysed"] == 40
-        assert again.last_report.analysed == counts["pending"]
+        assert again.last_report.analysed == after_quit.pending
         assert not again.last_report.cancelled
     finally:
         again.close()

@@ -75,7 +75,6 @@ class MainWindow(QMainWindow):
         self.last_report: AnalysisReport | None = None
         self._queued: Job | None = None
         self._paused = False
-        self._stopping_for_close = False
         self._seed_id: int | None = None
         self._similar_seq = 0
         self._queue_pos: int | None = None  # playlist row playing; -1: the seed itself
@@ -168,6 +167,8 @@ class MainWindow(QMainWindow):
             header.resizeSection(col, width)
         header.setSectionResizeMode(TrackTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self._similar_timer = QTimer(self, singleShot=True, interval=120)
+        self._similar_timer.timeout.connect(self._show_similar_for_current)
         self.table.doubleClicked.connect(lambda _idx: self.play_selected())
         self.table.enter_pressed.connect(self.play_similar)
 
@@ -494,8 +495,6 @@ class MainWindow(QMainWindow):
         self._refresh_problems()
         if self.folder:
             self.watcher.watch(self.folder, (t.path for t in self.model.tracks()))
-        if self._stopping_for_close:
-            return
         queued, self._queued = self._queued, None
         if queued is not None:
             self.start_job(queued)
@@ -620,11 +619,14 @@ class MainWindow(QMainWindow):
 
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not current.isValid():
-            return
-        track_id = self.proxy.track_id(current.row())
-        if track_id is not None and track_id != self._seed_id:
-            self.show_similar(track_id)
+        if current.isValid():
+            self._similar_timer.start()  # arrow keys held down: ask once the selection settles
+
+    @Slot()
+    def _show_similar_for_current(self) -> None:
+        track = self.selected_track()
+        if track is not None and track.id != self._seed_id:
+            self.show_similar(track.id)
 
     def show_similar(self, track_id: int, then_play: bool = False) -> None:
         """Fill the playlist with the songs most similar to ``track_id`` (queried off the GUI thread)."""
@@ -781,13 +783,16 @@ class MainWindow(QMainWindow):
         self._save_layout()
         self.player.stop()
         self.watcher.clear()
+        self._similar_timer.stop()
+        self._map_timer.stop()
         if self.worker is not None:
-            self._stopping_for_close = True
+            worker, self.worker = self.worker, None
             self._queued = None
+            worker.finished.disconnect(self._on_worker_done)
             self.status_label.setText("Finishing the songs in progress…")
-            self.worker.cancel()
-            self.worker.wait()  # results so far are saved; the next launch resumes from there
-            self._on_worker_done()
+            worker.cancel()
+            worker.wait()  # results so far are saved; the next launch resumes from there
+            worker.deleteLater()
         self.tasks.wait()
         super().closeEvent(event)
 
