@@ -169,6 +169,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     lib = _library(args)
     cancel = threading.Event()
+    finished = threading.Event()
     result: dict[str, Any] = {}
 
     def work() -> None:
@@ -181,21 +182,26 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             result["error"] = exc
+        finally:
+            finished.set()
 
     bar = ProgressBar(err)
     worker = threading.Thread(target=work, name="musicsim-scan")
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     try:
         worker.start()
-        while worker.is_alive():
+        # Wait on an Event, not Thread.join(timeout): a Ctrl-C inside join() can mark a running thread
+        # as finished (CPython gh-90882), and the process would then exit under the analysis.
+        while not finished.is_set():
             try:
-                worker.join(0.2)
+                finished.wait(0.2)
             except KeyboardInterrupt:
                 if cancel.is_set():  # second Ctrl-C: leave now; every stored batch is already committed
                     err.write("\nStopped.\n")
                     os._exit(EXIT_INTERRUPTED)
                 cancel.set()
                 err.write("\nStopping after the tracks in progress (Ctrl-C again to stop at once)...\n")
+        worker.join()
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.finish()

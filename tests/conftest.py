@@ -47,25 +47,25 @@ def synth_song(seed: int, seconds: float = 8.0, sample_rate: int = 22050, channe
     """A deterministic synthetic song, float32 ``(n,)`` or ``(n, channels)`` in [-1, 1]."""
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
-    t = np.arange(n) / sample_rate
+    t = (np.arange(n) / sample_rate).astype(np.float32)
     beat = 60.0 / rng.uniform(70, 170)
     base = rng.uniform(80, 400)
     harmonics = rng.uniform(0, 1, 8) ** rng.uniform(0.5, 4)
     decay = rng.uniform(1, 12)
-    y = np.zeros(n)
+    y = np.zeros(n, np.float32)
     starts = np.arange(0, seconds, beat / rng.choice([1, 2]))
+    note_len = int(sample_rate * min(0.6, 7.0 / decay))  # the envelope has (nearly) died out by then
     for s in starts:
         i0 = int(s * sample_rate)
-        seg = t[: n - i0]
+        seg = t[: min(n - i0, note_len)]
         f = base * 2 ** (rng.integers(0, 24) / 12)
         env = np.exp(-decay * seg)
         note = sum(h * np.sin(2 * np.pi * f * (k + 1) * seg) for k, h in enumerate(harmonics) if f * (k + 1) < sample_rate / 2)
-        y[i0:] += env * note
-    hits = np.zeros(n)
-    hits[(np.arange(0, seconds, beat) * sample_rate).astype(int)] = 1.0
+        y[i0 : i0 + seg.size] += env * note
     drum_len = int(0.08 * sample_rate)
-    drum = rng.standard_normal(drum_len) * np.exp(-np.linspace(0, rng.uniform(3, 12), drum_len))
-    y += rng.uniform(0.5, 3) * np.convolve(hits, drum)[:n]
+    drum = rng.uniform(0.5, 3) * rng.standard_normal(drum_len) * np.exp(-np.linspace(0, rng.uniform(3, 12), drum_len))
+    for hit in (np.arange(0, seconds, beat) * sample_rate).astype(int):
+        y[hit : hit + drum_len] += drum[: n - hit]
     y = 0.8 * y / (np.abs(y).max() + 1e-9)
     if channels == 1:
         return y.astype(np.float32)
@@ -123,21 +123,25 @@ def write_song(path: str | os.PathLike[str], seed: int, seconds: float = 8.0, sa
     return path
 
 
-def make_model(path: str | os.PathLike[str], version: str = "test-1", seed: int = 0) -> Path:
-    """A small random-weight model file (deterministic for a given seed)."""
+def make_model(path: str | os.PathLike[str], version: str = "test-1", seed: int = 0, full_size: bool = False) -> Path:
+    """A small random-weight model file (deterministic for a given seed).
+
+    ``full_size``: musicnn's layer sizes and features instead (slow on a CPU, like the real model).
+    """
     import torch
 
-    from musicsim.features import FeatureConfig
+    from musicsim.features import MUSICNN, FeatureConfig
     from musicsim.genres import GENRES
     from musicsim.model.checkpoint import Checkpoint, save_checkpoint
     from musicsim.model.network import NetworkConfig, TwoStreamResCNN
 
     torch.manual_seed(seed)
-    net_cfg = NetworkConfig(**TEST_NETWORK)
+    net_cfg = NetworkConfig() if full_size else NetworkConfig(**TEST_NETWORK)
+    features = MUSICNN if full_size else FeatureConfig(**TEST_FEATURES)
+    tags = [f"tag{i}" for i in range(net_cfg.n_tags)] if full_size else list(TEST_TAGS)
     net = TwoStreamResCNN(net_cfg)
-    ckpt = Checkpoint(version=version, features=FeatureConfig(**TEST_FEATURES), network=net_cfg,
-                      genres=list(GENRES), state_dict=net.state_dict(), tags=list(TEST_TAGS),
-                      card={"note": "random weights, for tests"})
+    ckpt = Checkpoint(version=version, features=features, network=net_cfg, genres=list(GENRES),
+                      state_dict=net.state_dict(), tags=tags, card={"note": "random weights, for tests"})
     return save_checkpoint(ckpt, path)
 
 

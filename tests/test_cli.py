@@ -1,0 +1,192 @@
+"""The musicsim command line: every command's output and --json shape, errors, and interrupted scans."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import musicsim.analysis.pipeline as pipeline
+import numpy as np
+
+from conftest import SONGS, synth_song, write_tags
+from musicsim.audio.encode import encode
+from musicsim.cli import _wants_app, main
+from musicsim.genres import GENRES
+from musicsim.library.library import Library
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    music = copy_music()
+    monkeypatch.setenv("MUSICSIM_DATA_DIR", str(data_dir))  # the env var, not --data-dir
+    common = ["--model", str(model_file), "--device", "cpu"]
+
+    code, out, err = run("scan", str(music), "--workers", "1", *common)
+    assert code == 0 and "6 new" in err and "Analysed 6 tracks, 0 failed" in err and "[####" in err
+
+    code, out, _ = run("status", "--json", *common)
+    assert code == 0 and json.loads(out) == {"tracks": 6, "analysed": 6, "pending": 0, "failed": 0,
+                                             "model_version": "test-1", "device": json.loads(out)["device"]}
+    assert json.loads(out)["device"].startswith("CPU")
+    code, out, _ = run("status")
+    assert code == 0 and "Analysed:      6" in out
+
+    code, out, _ = run("genres", "--json")
+    genres = json.loads(out)
+    assert sorted(g["title"] for g in genres) == sorted(s[1] for s in SONGS)
+    for g in genres:
+        assert set(g) == {"path", "title", "artist", "album", "genre", "confidence", "tags"}
+        assert g["genre"] in GENRES and 0 < g["confidence"] <= 1 and len(g["tags"]) == 3
+    code, out, _ = run("genres")
+    assert code == 0 and len(out.splitlines()) == 6
+
+    code, out, err = run("similar", "deep water", "--json")
+    found = json.loads(out)
+    assert code == 0 and 1 <= len(found) <= 5
+    assert all(set(f) == {"path", "title", "artist", "album", "genre", "score"} for f in found)
+    assert "Deep Water" not in [f["title"] for f in found]
+    assert [f["score"] for f in found] == sorted((f["score"] for f in found), reverse=True)
+    seed_path = str(music / "Beta" / "Deep Water.ogg")
+    code, out2, _ = run("similar", seed_path, "--json")
+    assert json.loads(out2) == found  # a path finds the same seed
+    code, out, _ = run("similar", "deep water", "-n", "2", "--json")
+    assert [f["path"] for f in json.loads(out)] == [f["path"] for f in found[:2]]
+    code, out, _ = run("similar", "deep water", "--max-per-artist", "1", "--json")
+    assert [f["artist"] for f in json.loads(out)].count("Alpha Band") == 1
+    code, out, err = run("similar", "deep water")
+    assert code == 0 and "Like: Beta Ensemble - Deep Water" in err and len(out.splitlines()) == len(found)
+
+    playlist = tmp_path / "out" / "like deep water.m3u8"
+    code, _, err = run("export", "deep water", "--out", str(playlist))
+    lines = playlist.read_text(encoding="utf-8").splitlines()
+    assert code == 0 and lines[0] == "#EXTM3U" and lines[2::2] == [f["path"] for f in found]
+    code, _, _ = run("export", "deep water", "--out", str(playlist), "--include-seed", "-n", "1")
+    assert playlist.read_text(encoding="utf-8").splitlines() == [
+        "#EXTM3U", "#EXTINF:9,Beta Ensemble - Deep Water", seed_path, lines[1], lines[2]]
+
+    code, out, _ = run("problems", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
+def test_errors_are_one_line_without_traceback(copy_music, data_dir: Path, tmp_path: Path) -> None:
+    music = copy_music()
+    common = ["--data-dir", str(data_dir)]
+    code, _, err = run("scan", str(music), "--model", str(tmp_path / "none.pt"), *common)
+    assert code == 1 and "No model weights" in err and "--model FILE" in err and "Traceback" not in err
+    code, _, err = run("similar", "no such thing", *common)
+    assert code == 1 and err == 'musicsim: error: No track in the library matches "no such thing".\n'
+    code, _, err = run("similar", "First Light", *common)
+    assert code == 1 and "not been analysed" in err
+    code, _, err = run("scan", str(tmp_path / "missing"), *common)
+    assert code == 1 and "does not exist" in err and "Traceback" not in err
+    bad_model = tmp_path / "bad.pt"
+    bad_model.write_bytes(b"garbage")
+    code, _, err = run("scan", str(music), "--model", str(bad_model), *common)
+    assert code == 1 and "Cannot read model file" in err
+    with pytest.raises(SystemExit) as exc:
+        run("similar", *common)  # usage error: argparse exits 2
+    assert exc.value.code == 2
+
+
+def test_app_is_the_default_command() -> None:
+    assert _wants_app([], ["scan", "status"])
+    assert _wants_app(["/home/me/Music"], ["scan", "status"])
+    assert _wants_app(["--data-dir", "status", "--device", "cpu"], ["scan", "status"])
+    assert not _wants_app(["--data-dir", "/x", "status"], ["scan", "status"])
+    assert not _wants_app(["--help"], ["scan", "status"])
+
+
+# -- interrupted scans, in a real subprocess -----------------------------------------------------
+N_SLOW = 48
+
+
+@pytest.fixture(scope="module")
+def slow_music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """48 songs of 20 s (variants of one: quick to write): seconds of work for one worker."""
+    root = tmp_path_factory.mktemp("slow")
+    base = synth_song(100, 20.0)
+    t = np.arange(base.size, dtype=np.float32) / 22050
+    for i in range(N_SLOW):
+        y = np.roll(base, 7919 * i) * (0.5 + i / 100) + 0.1 * np.sin(2 * np.pi * (200 + 37 * i) * t)
+        encode(root / f"song{i:02d}.flac", np.clip(y, -1, 1), 22050)
+        write_tags(root / f"song{i:02d}.flac", title=f"Song {i}", artist=f"Artist {i % 5}")
+    return root
+
+
+def _start_scan(folder: Path, data_dir: Path, model: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(
+        [sys.executable, "-m", "musicsim.cli", "scan", str(folder), "--data-dir", str(data_dir),
+         "--model", str(model), "--device", "cpu", "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+
+
+def _analysed(data_dir: Path) -> dict[str, float]:
+    """path -> analysed_at of analysed tracks, read like any other process would."""
+    try:
+        with sqlite3.connect(f"file:{data_dir / 'catalogue.sqlite3'}?mode=ro", uri=True, timeout=10) as conn:
+            rows = conn.execute("SELECT path, analysed_at FROM tracks WHERE status = 'analysed'").fetchall()
+        return dict(rows)
+    except sqlite3.OperationalError:  # not created yet
+        return {}
+
+
+def _wait_for_some(proc: subprocess.Popen, data_dir: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _analysed(data_dir):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no track analysed in time"
+        time.sleep(0.05)
+
+
+def test_scan_killed_midway_loses_nothing_and_resumes(slow_music: Path, model_file: Path, data_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = _start_scan(slow_music, data_dir, model_file)
+    _wait_for_some(proc, data_dir)
+    os.killpg(proc.pid, signal.SIGKILL)  # the scan and its worker processes, with no chance to clean up
+    proc.wait()
+    done = _analysed(data_dir)
+    assert 0 < len(done) < N_SLOW, "the scan should have been killed mid-way"
+
+    jobs: list[str] = []
+    real = pipeline.run_analysis
+    monkeypatch.setattr(pipeline, "run_analysis",
+                        lambda js, model, **kw: real(jobs.extend(j.path for j in js) or js, model, **kw))
+    with Library(data_dir, model_file, device="cpu") as lib:
+        synced, report = lib.scan(slow_music, workers=1)
+        assert synced.unchanged == N_SLOW  # catalogued before the kill
+        assert sorted(jobs) == sorted(set(map(str, slow_music.glob("*.flac"))) - set(done))  # no re-analysis
+        assert report.analysed == N_SLOW - len(done)
+        after = _analysed(data_dir)
+        assert len(after) == N_SLOW and all(after[p] == t for p, t in done.items())
+        assert lib._open_index("test-1").count == N_SLOW  # the index is in step after the kill
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(slow_music: Path, model_file: Path, data_dir: Path) -> None:
+    proc = _start_scan(slow_music, data_dir, model_file)
+    _wait_for_some(proc, data_dir)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the scan and its workers
+    _, err = proc.communicate(timeout=60)
+    done = _analysed(data_dir)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "terminate called" not in err
+    assert f"Interrupted: the {len(done)} tracks analysed in this run are kept" in err
+    assert f"musicsim scan {slow_music}` again to resume" in err
+    assert 0 < len(done) < N_SLOW
