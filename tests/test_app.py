@@ -401,3 +401,34 @@ def test_run_app_opens_the_folder_and_returns_zero_on_quit(qtbot, copy_music, da
     assert seen["folder"] == str(music)
     assert list((tmp_path / "qsettings").rglob("*.ini")), "settings were not written to the isolated path"
     assert (data_dir / "catalogue.sqlite3").is_file()
+
+
+def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, copy_music, tmp_path, write_song,
+                                                             settings, monkeypatch):
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDropEvent
+
+    first = copy_music()
+    window = open_window(first)
+    wait_idle(qtbot, window)
+    click_row(qtbot, window, 0)
+    qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
+
+    other = tmp_path / "other"
+    for i in range(3):
+        write_song(other / f"o{i}.flac", seed=300 + i, seconds=5.0, title=f"Other {i}", artist="Omega", album="O")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(other)))
+    window.choose_action.trigger()
+    assert window.playlist.model.rowCount() == 0  # the old library's playlist is gone
+    wait_idle(qtbot, window)
+    assert sorted(t.title for t in window.model.tracks()) == ["Other 0", "Other 1", "Other 2"]
+    assert settings.folder == str(other) and window.windowTitle() == "other — musicsim"
+
+    # dropping a folder from the file manager opens it
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(first))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    wait_idle(qtbot, window)
+    assert window.model.rowCount() == 6 and settings.folder == str(first)

@@ -10,8 +10,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QKeyEvent, QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMainWindow,
     QMenu, QMessageBox, QProgressBar, QSizePolicy, QSplitter, QStackedWidget, QTableView, QTabWidget, QToolBar,
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("musicsim")
         self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
         self.tasks = TaskRunner(self)
         self.watcher = FolderWatcher(parent=self)
         self.watcher.changed.connect(self._on_folder_changed)
@@ -343,6 +346,14 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: str) -> None:
         """Show the library for ``folder``: catalogue, sync and analyse it in the background."""
         folder = os.path.abspath(folder)
+        if folder != self.folder:  # another library: nothing of the old one stays on screen
+            self._seed_id = None
+            self._similar_seq += 1
+            self.playlist.show_message("No song selected yet.")
+            self.problems_model.set_problems([])
+            self.genre_map.set_points([], np.zeros((0, 2)), [], [])
+            self._map_stale = True
+            self._update_actions()
         self.folder = folder
         self.settings.folder = folder
         self.settings.sync()
@@ -763,6 +774,24 @@ class MainWindow(QMainWindow):
         copy = menu.addAction("Copy File Path")
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(track.path))
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    # -- a folder dropped on the window opens it
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_folder(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folder = self._dropped_folder(event.mimeData())
+        if folder is not None:
+            event.acceptProposedAction()
+            self.open_folder(folder)
+
+    @staticmethod
+    def _dropped_folder(mime: QMimeData) -> str | None:
+        urls = mime.urls() if mime.hasUrls() else []
+        if len(urls) == 1 and urls[0].isLocalFile() and os.path.isdir(urls[0].toLocalFile()):
+            return urls[0].toLocalFile()
+        return None
 
     def _focus_search(self) -> None:
         self.search.setFocus()
