@@ -18,10 +18,12 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
@@ -120,6 +122,32 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start processes without re-importing the parent's ``__main__`` in them.
+
+    spawn/forkserver children import the parent's main module (the CLI, the Qt app, a
+    benchmark), which pulls torch and Qt into every decoder: seconds of start-up and hundreds
+    of MB each. The worker's entry point lives in this package, so the child needs none of it.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _MAIN_LOCK:
+        saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if k in main.__dict__}
+        main.__dict__.pop("__file__", None)
+        main.__dict__["__spec__"] = None
+        try:
+            yield
+        finally:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
 @dataclass
 class _Worker:
     process: mp.process.BaseProcess
@@ -153,7 +181,8 @@ class _Pool:
         parent, child = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(target=self.target, args=(child, *self.args), daemon=True,
                                 name="musicsim-decoder")
-        proc.start()
+        with _main_hidden():
+            proc.start()
         child.close()
         return _Worker(proc, parent)
 
