@@ -61,6 +61,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     settings = EvalSettings(folds=args.folds, seed=args.seed, base_model=args.base, cache_dir=args.cache,
                             methods=tuple(args.methods.split(",")), scratch=_train_settings(args),
                             scratch_val_fraction=args.val_fraction, scratch_eval_segments=args.scratch_eval_segments,
+                            scratch_folds=args.scratch_folds,
                             protocols=args.protocols)
     result = evaluate(args.data, args.out, settings, log=_log)
     cv = result["cross_validation"]
@@ -94,6 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated subset of shipped,scratch,baseline")
     p.add_argument("--scratch-eval-segments", type=int, default=None, metavar="K",
                    help="evaluate the from-scratch model on K evenly spaced segments per clip (default: all)")
+    p.add_argument("--scratch-folds", type=int, default=None, metavar="N",
+                   help="train the from-scratch model on the first N folds only (CPU budget; default: all)")
     p.add_argument("--protocols", choices=("auto", "all", "none"), default="auto",
                    help="fixed split protocols (auto: only on the full GTZAN)")
     _scratch_options(p)

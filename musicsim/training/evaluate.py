@@ -32,7 +32,7 @@ from musicsim.training.data import (
     load_splits,
     split_indices,
 )
-from musicsim.training.head import TrunkOutputs, balanced_accuracy, clip_probabilities, fit_head, trunk_outputs
+from musicsim.training.head import C_GRID, TrunkOutputs, balanced_accuracy, clip_probabilities, fit_head, trunk_outputs
 from musicsim.model.network import NetworkConfig
 from musicsim.training.scratch import SCRATCH_NETWORK, TrainSettings, predict, train_scratch
 
@@ -52,6 +52,7 @@ class EvalSettings:
     scratch_network: NetworkConfig = SCRATCH_NETWORK
     scratch_val_fraction: float = 0.15  # of each training fold, for early stopping
     scratch_eval_segments: int | None = None  # segments per clip the scratch model is run on; None: all
+    scratch_folds: int | None = None  # run the scratch model on the first N folds only (CPU budget); None: all
     protocols: str = "auto"  # "auto": only on the full GTZAN; "all"; "none"
     k: int = 10  # neighbours for genre precision@k
 
@@ -211,6 +212,30 @@ def scratch_run(patches: Sequence[np.ndarray], y: np.ndarray, train: np.ndarray,
     return clip_p, record, clip_e
 
 
+def cached_fold(settings: EvalSettings, name: str, key_parts: list,
+                compute: Callable[[], tuple[np.ndarray, dict, np.ndarray | None]],
+                log: Log) -> tuple[np.ndarray, dict, np.ndarray | None]:
+    """A CV fold's outputs (probabilities, record, optional embeddings), kept in the cache: a repeated
+    or interrupted evaluation with the same settings and folds reuses finished folds."""
+    import json
+
+    path = FeatureCache(settings.cache_dir).root / "folds" / f"{name}-{config_key(*key_parts)}.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            log(f"  {name}: reusing {path}")
+            emb = saved["embeddings"] if "embeddings" in saved.files else None
+            return saved["probs"], json.loads(str(saved["record"])), emb
+    probs, record, emb = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    arrays = {"probs": probs, "record": np.array(json.dumps(record))}
+    if emb is not None:
+        arrays["embeddings"] = emb
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return probs, record, emb
+
+
 # -- metrics ----------------------------------------------------------------------------------------
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
@@ -276,17 +301,29 @@ def cross_validate(data: Dataset, settings: EvalSettings, log: Log = print) -> t
     scratch_p10 = np.zeros(len(y))
     embeddings: dict[str, np.ndarray] = {}
     seconds = {m: 0.0 for m in settings.methods}
+    evaluated = {m: np.zeros(len(y), dtype=bool) for m in settings.methods}
     for f, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
         log(f"fold {f}/{folds}: {len(train)} training clips, {len(test)} test clips")
         for method in settings.methods:
+            if method == "scratch" and settings.scratch_folds is not None and f > settings.scratch_folds:
+                continue
             t0 = time.monotonic()
+            names = ([data.clips[i].name for i in train], [data.clips[i].name for i in test])
             if method == "shipped":
-                probs, rec = shipped_probs([t.pooled_map for t in data.trunk], y, train, test, settings.seed)
+                probs, rec, _ = cached_fold(
+                    settings, "shipped", ["shipped-v1", file_sha256(base_model_path(settings.base_model)),
+                                          list(C_GRID), settings.seed, *names],
+                    lambda: (*shipped_probs([t.pooled_map for t in data.trunk], y, train, test, settings.seed), None),
+                    log)
             elif method == "baseline":
                 probs, rec = baseline_probs(data.mfcc, y, train, test, settings.seed)
             else:
                 everything = np.concatenate([test, train])
-                all_p, rec, emb = scratch_run(data.dong, y, train, None, settings, log, embed=everything)
+                all_p, rec, emb = cached_fold(
+                    settings, "scratch", ["scratch-v1", settings.scratch.to_dict(), settings.scratch_network.to_dict(),
+                                          settings.scratch_eval_segments, settings.scratch_val_fraction,
+                                          settings.seed, *names],
+                    lambda: scratch_run(data.dong, y, train, None, settings, log, embed=everything), log)
                 probs = all_p[: len(test)]
                 order = np.argsort(everything)
                 emb = emb[order]  # back to clip order
@@ -296,6 +333,7 @@ def cross_validate(data: Dataset, settings: EvalSettings, log: Log = print) -> t
                 rec = {k: v for k, v in rec.items() if k != "history"} | {"history": rec["history"]}
             seconds[method] += time.monotonic() - t0
             oof[method][test] = probs
+            evaluated[method][test] = True
             pred = probs.argmax(axis=1)
             fold_scores[method].append({"accuracy": float(np.mean(pred == y[test])),
                                         "balanced_accuracy": balanced_accuracy(y[test], pred)})
@@ -304,12 +342,13 @@ def cross_validate(data: Dataset, settings: EvalSettings, log: Log = print) -> t
                 f"balanced {fold_scores[method][-1]['balanced_accuracy']:.3f} ({time.monotonic() - t0:.0f} s)")
     results: dict = {"folds": folds, "methods": {}}
     for method in settings.methods:
-        m = classification_metrics(y, oof[method].argmax(axis=1))
+        done = evaluated[method]
+        m = classification_metrics(y[done], oof[method][done].argmax(axis=1))
         acc = [s["accuracy"] for s in fold_scores[method]]
         bal = [s["balanced_accuracy"] for s in fold_scores[method]]
         m |= {"fold_accuracy": acc, "fold_balanced_accuracy": bal,
               "fold_accuracy_sd": float(np.std(acc)), "fold_balanced_accuracy_sd": float(np.std(bal)),
-              "seconds": round(seconds[method], 1), "folds": records[method]}
+              "seconds": round(seconds[method], 1), "folds_run": len(records[method]), "folds": records[method]}
         results["methods"][method] = m
     # Neighbour precision of each embedding.
     p10: dict[str, dict] = {}
@@ -320,7 +359,8 @@ def cross_validate(data: Dataset, settings: EvalSettings, log: Log = print) -> t
         embeddings["baseline"] = standardised(data.mfcc)
         p10["baseline"] = summarise_precision(precision_at_k(embeddings["baseline"], y, settings.k), y)
     if "scratch" in settings.methods:
-        p10["scratch"] = summarise_precision(scratch_p10, y)
+        done = evaluated["scratch"]
+        p10["scratch"] = summarise_precision(scratch_p10[done], y[done]) | {"queries": int(done.sum())}
     results["precision_at_k"] = {"k": settings.k, "chance": chance_precision(y), "embeddings": p10}
     return results, embeddings
 

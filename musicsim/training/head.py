@@ -17,7 +17,7 @@ import torch
 from musicsim.model.checkpoint import Checkpoint
 from musicsim.model.inference import LoadedModel
 
-C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+C_GRID = (0.01, 0.1, 1.0)
 
 
 @dataclass

@@ -149,11 +149,14 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
               + (f", {sc['segments_per_clip']} random segment(s) per clip per epoch"
                  if sc.get("segments_per_clip") else ", every segment every epoch")
               + (f"; evaluated on {st['scratch_eval_segments']} evenly spaced segments per clip"
-                 if st.get("scratch_eval_segments") else "") + ".", ""]
+                 if st.get("scratch_eval_segments") else "")
+              + (f"; run on the first {st['scratch_folds']} fold(s) only, for lack of CPU time"
+                 if st.get("scratch_folds") else "") + ".", ""]
     lines += ["## Clip-level classification (out-of-fold)", "",
               "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds |", "|---|---|---|---|---|"]
     for name, m in methods.items():
-        lines.append(f"| {TITLES[name]} | {_pct(m['accuracy'])} | {_pct(m['balanced_accuracy'])} | "
+        partial = f" (folds 1-{m['folds_run']} of {cv['folds']}: {m['n']} clips)" if m["folds_run"] < cv["folds"] else ""
+        lines.append(f"| {TITLES[name]}{partial} | {_pct(m['accuracy'])} | {_pct(m['balanced_accuracy'])} | "
                      f"{_pct(m['fold_accuracy_sd'])} / {_pct(m['fold_balanced_accuracy_sd'])} | {m['seconds']:.0f} |")
     lines += ["", "### Per-genre accuracy (recall)", "", "| genre | " + " | ".join(methods) + " |",
               "|---|" + "---|" * len(methods)]
