@@ -186,5 +186,6 @@ class PlaylistPane(QWidget):
         self._stack.setCurrentWidget(self.view)
         self.export_button.setEnabled(True)
         total = sum(i.track.duration or 0.0 for i in items)
-        self.subtitle.setText(" · ".join(x for x in (seed.artist, seed.album) if x)
-                              + f"  —  {len(items)} songs, {format_duration(total)}")
+        about = " · ".join(x for x in (seed.artist, seed.album) if x)
+        summary = f"{len(items)} songs, {format_duration(total)}"
+        self.subtitle.setText(f"{about}  —  {summary}" if about else summary)

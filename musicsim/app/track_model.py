@@ -19,7 +19,18 @@ from musicsim.app.formatting import format_duration, format_percent
 from musicsim.app.palette import genre_icon
 from musicsim.library.records import Track
 
-TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+TRACK_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_ROLES = frozenset({_DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND, TRACK_ID_ROLE})
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_FAILED_COLOR = QColor("#c0392b")
+_PENDING_COLOR = QColor("#8a8a8a")
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -62,29 +73,32 @@ class TrackTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        # Called for every role of every visible cell: cheap exits first (plain ints, no enum lookups).
+        if role not in _ROLES:
             return None
         t = self._tracks[index.row()]
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(t, col)
+        if col == self.GENRE:
+            if role == _DECORATION:
+                return genre_icon(t.genre) if t.status == "analysed" else None
+            if t.status != "analysed":
+                if role == _FOREGROUND:
+                    return _FAILED_COLOR if t.status == "failed" else _PENDING_COLOR
+                if role == _FONT:
+                    return self._italic
+        if role == _ALIGN:
+            return _RIGHT if col in (self.TIME, self.CONFIDENCE) else None
         if role == TRACK_ID_ROLE:
             return t.id
-        if role == Qt.ItemDataRole.DecorationRole and col == self.GENRE and t.status == "analysed":
-            return genre_icon(t.genre)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             if t.status == "failed":
                 return f"Could not analyse: {t.error or 'unknown reason'}"
             if col == self.GENRE and t.tags:
                 return "Sounds like: " + ", ".join(f"{name} {100 * p:.0f}%" for name, p in t.tags[:5])
             if col == self.TITLE:
                 return t.path
-        if role == Qt.ItemDataRole.ForegroundRole and col == self.GENRE and t.status != "analysed":
-            return QColor("#c0392b") if t.status == "failed" else QColor("#8a8a8a")
-        if role == Qt.ItemDataRole.FontRole and col == self.GENRE and t.status != "analysed":
-            return self._italic
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.TIME, self.CONFIDENCE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _display(self, t: Track, col: int) -> str:
@@ -159,7 +173,7 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- sorting -----------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Reorder rows by ``column`` (stable; ties keep artist/album/track order), keeping selections."""
+        """Reorder rows by ``column`` (stable: ties keep their order), keeping selections and the current row."""
         self._sort_column, self._sort_order = column, order
         if not 0 <= column < len(self.COLUMNS) or len(self._tracks) < 2:
             return
