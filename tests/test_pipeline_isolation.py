@@ -57,7 +57,7 @@ def test_a_crashing_or_hanging_file_fails_alone(tmp_path: Path) -> None:
     jobs += [pl.AnalysisJob(i, str(p)) for i, p in enumerate(songs)]
     got: dict[int, pl.JobResult] = {}
     start = time.monotonic()
-    pl._run_pool(iter(jobs), model, 2, 2, 16, lambda b: got.update({r.track_id: r for r in b}),
+    pl._run_pool(iter(jobs), model, 2, 2, pl.CPU_CHUNK, 1, lambda b: got.update({r.track_id: r for r in b}),
                  threading.Event(), None, job_timeout=2.0, target=flaky_worker)
     assert time.monotonic() - start < 60
     assert set(got) == {50, 51, 0, 1, 2, 3}

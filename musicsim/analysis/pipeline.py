@@ -28,12 +28,18 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
 import numpy as np
+import torch
 
 from musicsim.analysis.segments import DEFAULT_SEGMENTS, track_patches
 from musicsim.analysis.worker import READY, analyse_job, worker_main
-from musicsim.model.inference import LoadedModel, TrackResult, pool_segments
+from musicsim.model.inference import LoadedModel, SegmentOutputs, TrackResult, pool_segments
 
 PREFETCH = 2  # jobs queued per worker, so a worker never waits for its next file
+# Patches per forward pass on a CPU. Passes of 1-2 patches cost about half the CPU time per patch of
+# passes of 64 (intermediate maps stay in cache), and one torch thread per inference thread beats
+# torch's intra-op threads: benchmarks/bench_inference.py.
+CPU_CHUNK = 2
+GPU_BATCH = 512
 RESULT_BATCH = 64  # tracks per on_results call (or whatever is ready after a second)
 CRASHED = "the decoder crashed on this file (corrupt or unsupported stream)"
 
@@ -76,37 +82,56 @@ def analyse_file(path: str | os.PathLike[str], model: LoadedModel,
 # Inference: one thread owning the model, fed whole tracks' patches
 
 
-class _Inference:
-    """Runs the model on batches of decoded tracks in a thread; results wait in ``done``."""
+def _concat(outs: list[SegmentOutputs]) -> SegmentOutputs:
+    return SegmentOutputs(*(np.concatenate([getattr(o, f) for o in outs]) for f in
+                            ("embeddings", "genre_probs", "tag_probs")))
 
-    def __init__(self, model: LoadedModel):
-        self.model = model
-        self.todo: queue.Queue[list[tuple[int, np.ndarray]] | None] = queue.Queue(maxsize=2)
-        self.done: queue.Queue[list[JobResult] | BaseException] = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="musicsim-inference", daemon=True)
-        self.thread.start()
 
-    def _run(self) -> None:
-        while (batch := self.todo.get()) is not None:
-            try:
-                self.done.put(self.infer(self.model, batch))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the pipeline's thread
-                self.done.put(exc)
+def infer(model: LoadedModel, batch: list[tuple[int, np.ndarray]], chunk: int | None) -> list[JobResult]:
+    """Pooled results for whole tracks' patches.
 
-    @staticmethod
-    def infer(model: LoadedModel, batch: list[tuple[int, np.ndarray]]) -> list[JobResult]:
+    ``chunk``: patches per forward pass, taken within each track (CPU: small passes stay in
+    cache, and a track's result does not depend on its neighbours); ``None``: all tracks'
+    patches in one call, split by the model's own batch size (GPU).
+    """
+    if chunk is None:
         out = model.predict(np.concatenate([p for _, p in batch]))
         results, start = [], 0
         for track_id, patches in batch:
             stop = start + len(patches)
-            seg = type(out)(out.embeddings[start:stop], out.genre_probs[start:stop], out.tag_probs[start:stop])
+            seg = SegmentOutputs(out.embeddings[start:stop], out.genre_probs[start:stop], out.tag_probs[start:stop])
             results.append(JobResult(track_id, pool_segments(seg), None))
             start = stop
         return results
+    return [JobResult(track_id, pool_segments(_concat([model.predict(patches[s : s + chunk])
+                                                        for s in range(0, len(patches), chunk)])), None)
+            for track_id, patches in batch]
+
+
+class _Inference:
+    """Threads running the model on batches of decoded tracks; results wait in ``done``."""
+
+    def __init__(self, model: LoadedModel, threads: int, chunk: int | None):
+        self.model, self.chunk = model, chunk
+        self.todo: queue.Queue[list[tuple[int, np.ndarray]] | None] = queue.Queue(maxsize=2 * threads)
+        self.done: queue.Queue[list[JobResult] | BaseException] = queue.Queue()
+        self.threads = [threading.Thread(target=self._run, name="musicsim-inference", daemon=True)
+                        for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self) -> None:
+        while (batch := self.todo.get()) is not None:
+            try:
+                self.done.put(infer(self.model, batch, self.chunk))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the pipeline's thread
+                self.done.put(exc)
 
     def stop(self) -> None:
-        self.todo.put(None)
-        self.thread.join()
+        for _ in self.threads:
+            self.todo.put(None)
+        for t in self.threads:
+            t.join()
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,20 +247,29 @@ def run_analysis(
     """Analyse ``jobs``, delivering every job's :class:`JobResult` through ``on_results`` in batches.
 
     ``workers``: decode processes (default: all cores); 0 decodes in this thread (no processes).
-    ``batch_size``: patches per inference batch (default: 64 on CPU, 512 on a GPU).
+    ``batch_size``: patches per forward pass (default: :data:`CPU_CHUNK` on a CPU, within each
+    track, one inference thread per core with one torch thread each for the duration of the run;
+    :data:`GPU_BATCH` across tracks on a GPU, one inference thread).
     ``cancel``: when set, stops promptly; work in flight is dropped, never delivered half done.
     ``progress`` is called at least once a second. ``on_results`` and ``progress`` run in the
     calling thread. Returns when all jobs are delivered or after a cancel.
     """
     workers = default_workers() if workers is None else max(0, workers)
-    if batch_size is None:
-        batch_size = 512 if model.device.type == "cuda" else 64
+    on_cpu = model.device.type == "cpu"
+    chunk = (batch_size or CPU_CHUNK) if on_cpu else None
+    group = 1 if on_cpu else (batch_size or GPU_BATCH)  # patches gathered before a batch is handed over
     cancel = cancel or threading.Event()
-    if workers == 0:
-        _run_inline(iter(jobs), model, segments_per_track, batch_size, on_results, cancel, progress)
-    else:
-        _run_pool(iter(jobs), model, workers, segments_per_track, batch_size, on_results, cancel,
-                  progress, job_timeout)
+    torch_threads = torch.get_num_threads()
+    if on_cpu:
+        torch.set_num_threads(1)  # parallel over inference threads instead (see CPU_CHUNK)
+    try:
+        if workers == 0:
+            _run_inline(iter(jobs), model, segments_per_track, chunk, group, on_results, cancel, progress)
+        else:
+            _run_pool(iter(jobs), model, workers, segments_per_track, chunk, group, on_results, cancel,
+                      progress, job_timeout, threads=default_workers() if on_cpu else 1)
+    finally:
+        torch.set_num_threads(torch_threads)
 
 
 class _Delivery:
@@ -270,47 +304,45 @@ class _Delivery:
         self.last = time.monotonic()
 
 
-def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int, batch_size: int,
-                on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
+def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int, chunk: int | None,
+                group: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
                 progress: Callable[[PipelineProgress], None] | None) -> None:
     out = _Delivery(on_results, progress)
     batch: list[tuple[int, np.ndarray]] = []
-    pending: list[JobResult] = []
     for job in jobs:
         if cancel.is_set():
             return
         out.current = job.path
         track_id, patches, error = analyse_job(job.track_id, job.path, model.features, n_segments)
         if patches is None:
-            pending.append(JobResult(track_id, None, error))
+            out.add([JobResult(track_id, None, error)])
         else:
             batch.append((track_id, patches))
-        if sum(len(p) for _, p in batch) >= batch_size:
-            pending.extend(_Inference.infer(model, batch))
+        if sum(len(p) for _, p in batch) >= group:
+            results = infer(model, batch, chunk)
             batch = []
-        if cancel.is_set():
-            return
-        out.add(pending)
-        pending = []
+            if cancel.is_set():
+                return
+            out.add(results)
         out.tick()
     if batch and not cancel.is_set():
-        out.add(_Inference.infer(model, batch))
+        out.add(infer(model, batch, chunk))
     if not cancel.is_set():
         out.flush(report=True)
 
 
 def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n_segments: int,
-              batch_size: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
-              progress: Callable[[PipelineProgress], None] | None, job_timeout: float,
-              target: Callable[..., None] = worker_main) -> None:
+              chunk: int | None, group: int, on_results: Callable[[list[JobResult]], None],
+              cancel: threading.Event, progress: Callable[[PipelineProgress], None] | None,
+              job_timeout: float, threads: int = 1, target: Callable[..., None] = worker_main) -> None:
     """The multi-process pipeline; ``target`` is the worker's entry point (tests replace it)."""
     out = _Delivery(on_results, progress)
     requeue: deque[AnalysisJob] = deque()
     exhausted = False
     batch: list[tuple[int, np.ndarray]] = []
     batch_patches = 0
-    in_inference = 0  # tracks handed to the inference thread, not yet back
-    inference = _Inference(model)
+    in_inference = 0  # tracks handed to the inference threads, not yet back
+    inference = _Inference(model, threads, chunk)
     pool = _Pool(n_workers, model, n_segments, target)
 
     def next_job() -> AnalysisJob | None:
@@ -329,7 +361,7 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
     def submit_batch() -> None:
         nonlocal batch, batch_patches, in_inference
         if batch:
-            inference.todo.put(batch)  # blocks while two batches wait: bounded memory
+            inference.todo.put(batch)  # blocks while two per thread wait: bounded memory
             in_inference += len(batch)
             batch, batch_patches = [], 0
 
@@ -382,7 +414,7 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
                         else:
                             batch.append((track_id, patches))
                             batch_patches += len(patches)
-                            if batch_patches >= batch_size:
+                            if batch_patches >= group:
                                 submit_batch()
                         continue
                 if not w.process.is_alive() and w.inflight:
