@@ -1,6 +1,21 @@
 """The PySide6 desktop app. ``run_app`` is what ``musicsim`` (no subcommand) and ``musicsim FOLDER`` call.
 
 Qt is imported only inside :func:`run_app`, so importing this package stays cheap for the CLI.
+
+  main_window   the window: wires views, actions, settings and background work together
+  worker        AnalysisWorker (QThread: sync_folder + analyse_pending) and TaskRunner (short queries)
+  track_model   library table model (bulk sorting) + filter proxy (search words, genre)
+  playlist      similar-songs model and pane (length, M3U8 export)
+  player        player bar over QMediaPlayer/QAudioOutput
+  genre_map     PCA scatter of embeddings by predicted genre; projection.py does the numpy part
+  problems      files that could not be analysed
+  watcher       QFileSystemWatcher on the music folder (debounced) + a slow periodic check
+  settings      QSettings-backed choices; empty_state, palette, formatting: small helpers
+
+Every engine call goes through :class:`musicsim.library.library.Library`, never on the GUI thread.
+Keyboard: arrows move and show similar songs, Enter plays similar, Space play/pause,
+Ctrl+Left/Right previous/next, Ctrl+F search, Ctrl+1/2/3 Library/Genre Map/Problems, F5 rescan,
+Ctrl+O change folder, Ctrl+E export the playlist, Ctrl+Q quit.
 """
 
 from __future__ import annotations

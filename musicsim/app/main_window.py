@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.stop_action = action("Stop", self.stop_analysis, None, "Stop analysis; results so far are kept")
         self.export_action = action("Export Playlist…", self.export_playlist, "Ctrl+E",
                                     "Save the similar-songs playlist as an M3U8 file")
-        self.quit_action = action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = action("Quit", self.close, "Ctrl+Q")
         self.play_similar_action = action("Play Similar", self.play_similar, None,
                                           "Fill the playlist with songs that sound like this one and play it")
         self.play_action = action("Play", self.play_selected)
