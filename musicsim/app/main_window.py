@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         self.problems_view.verticalHeader().hide()
         self.problems_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.problems_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.problems_view.setToolTip("Double-click to open the file's folder")
+        self.problems_view.doubleClicked.connect(self._open_problem_folder)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -774,6 +776,12 @@ class MainWindow(QMainWindow):
         copy = menu.addAction("Copy File Path")
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(track.path))
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    @Slot(QModelIndex)
+    def _open_problem_folder(self, index: QModelIndex) -> None:
+        path = self.problems_model.problems()[index.row()].path
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
     # -- a folder dropped on the window opens it
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
