@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import SONGS
-from musicsim.library.catalogue import AnalysisRow, Catalogue, CatalogueError, ModelInfo
-from musicsim.library.index import VectorIndex, open_index, sidecar_path
+from musicsim.library.catalogue import SCHEMA_VERSION, AnalysisRow, Catalogue, CatalogueError, ModelInfo
+from musicsim.library.index import VectorIndex, catch_up, open_index, sidecar_path
 from musicsim.library.playlist import m3u8_text, write_m3u8
 from musicsim.library.records import Track
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
@@ -80,7 +80,7 @@ def test_catalogue_is_wal_versioned_and_refuses_foreign_files(tmp_path: Path) ->
     cat = _catalogue(tmp_path)
     conn = cat.conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     g = cat.write_results("v1", [_row(1, [1, 0, 0]), AnalysisRow(2, error="file is empty")])
     assert g == cat.generation() and g > 0
     assert cat.counts("v1") == (5, 1, 3, 1)
@@ -98,7 +98,7 @@ def test_catalogue_is_wal_versioned_and_refuses_foreign_files(tmp_path: Path) ->
         Catalogue(newer)
 
 
-def test_index_is_rebuilt_when_missing_stale_or_corrupt(tmp_path: Path) -> None:
+def test_index_catches_up_or_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cat = _catalogue(tmp_path)
     cat.write_results("v1", [_row(1, [1, 0, 0]), _row(2, [0, 1, 0]), _row(3, [1, 1, 0])])
     path = tmp_path / "index.hnsw"
@@ -106,22 +106,48 @@ def test_index_is_rebuilt_when_missing_stale_or_corrupt(tmp_path: Path) -> None:
     assert index.count == 3 and path.is_file() and sidecar_path(path).is_file()
     ids, sims = index.query(np.array([1, 0, 0], np.float32), 2)
     assert ids.tolist() == [1, 3] and sims[0] == pytest.approx(1.0, abs=1e-5)
-    # A saved index in step is loaded as is.
-    assert VectorIndex.load(path, 3, "v1", cat.generation()) is not None
-    # Stale: the catalogue moved on.
-    cat.write_results("v1", [_row(4, [0, 0, 1])])
-    assert VectorIndex.load(path, 3, "v1", cat.generation()) is None
-    assert open_index(cat, path, "v1").count == 4
-    # Corrupt: same size, different bytes.
+    assert VectorIndex.load(path, 3, "v1", cat.generation()).generation == cat.generation()
+
+    # Behind the catalogue (another process analysed, changed and removed tracks): caught up, not rebuilt.
+    cat.write_results("v1", [_row(4, [0, 0, 1]), _row(3, [0, -1, 0])])
+    with cat.transaction() as conn:
+        cat.remove(conn, [2])
+    real_build = VectorIndex.build
+    monkeypatch.setattr(VectorIndex, "build", classmethod(lambda *a: pytest.fail("rebuilt instead of caught up")))
+    index = open_index(cat, path, "v1")
+    assert index.count == 3 and index.labels() == {1, 3, 4} and index.generation == cat.generation()
+    ids, _ = index.query(np.array([0, -1, 0], np.float32), 1)
+    assert ids.tolist() == [3]  # the new vector of track 3
+    assert VectorIndex.load(path, 3, "v1", cat.generation()).generation == cat.generation()  # saved
+    monkeypatch.setattr(VectorIndex, "build", real_build)
+
+    # In memory: the same.
+    cat.write_results("v1", [_row(5, [1, 0, 1])])
+    assert catch_up(index, cat).labels() == {1, 3, 4, 5}
+
+    # Corrupt (same size, different bytes), from a newer catalogue, or missing: rebuilt.
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     assert VectorIndex.load(path, 3, "v1", cat.generation()) is None
-    assert open_index(cat, path, "v1").count == 4
-    # Missing.
+    assert open_index(cat, path, "v1").labels() == {1, 3, 4, 5}
+    assert VectorIndex.load(path, 3, "v1", cat.generation() - 1) is None
     path.unlink()
-    assert open_index(cat, path, "v1").count == 4
+    assert open_index(cat, path, "v1").labels() == {1, 3, 4, 5}
     assert VectorIndex.load(path, 3, "v1", cat.generation()) is not None
+
+
+def test_catalogue_schema_1_is_migrated(tmp_path: Path) -> None:
+    cat = _catalogue(tmp_path)
+    cat.write_results("v1", [_row(1, [1, 0, 0])])
+    conn = cat.conn()
+    conn.execute("ALTER TABLE tracks DROP COLUMN stamp")
+    conn.execute("PRAGMA user_version = 1")
+    cat.close()
+    cat = Catalogue(tmp_path / "catalogue.sqlite3")
+    live, changed, _ = cat.changes_since("v1", cat.generation() - 1)
+    assert live.tolist() == changed.tolist() == [1]
+    assert cat.conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_index_grows_replaces_and_deletes() -> None:
@@ -157,7 +183,7 @@ def test_pick_drops_seed_copies_and_caps_artists() -> None:
         Candidate(_track(2, "B", duration=100.0), 0.999, near),  # same sound, other length: a different song
         Candidate(_track(3, "B"), 0.8, other),
         Candidate(_track(4, "B"), 0.79, other * 0.0 + np.array([0.79, 0.0, 0.613], np.float32)),
-        Candidate(_track(5, ""), 0.7, np.array([0.7, 0.0, 0.714], np.float32)),
+        Candidate(_track(5, ""), 0.7, np.array([0.7, -0.7, 0.14], np.float32)),
         Candidate(_track(6, ""), 0.6, np.array([0.6, 0.8, 0.0], np.float32)),
     ]
     got = [s.track.id for s in pick(seed, seed_emb, cands, n=10, max_per_artist=2)]

@@ -1,9 +1,10 @@
 """The SQLite catalogue (WAL mode): the library's source of truth.
 
 One row per audio file: path, size, mtime, tags, analysis status and error, the model version that
-analysed it, genre and tag probabilities and the embedding (float32 blobs). Files the scanner could
+analysed it, genre and tag probabilities and the embedding (float32 blobs), and ``stamp``: the
+generation at which its embedding was written. Files the scanner could
 not use at all (AppleDouble, unreadable, loops) live in ``skipped``. ``meta.generation`` goes up with
-every change to the set of embeddings, so the vector index can tell when it is stale.
+every change to the set of embeddings, so the vector index can tell when, and since when, it is stale.
 
 Each thread gets its own connection; every write is one transaction.
 """
@@ -26,7 +27,7 @@ from musicsim.library.records import Problem, Track
 from musicsim.library.scanner import FoundFile, Skipped
 from musicsim.library.tags import TagInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOP_TAGS = 3  # extra tags shown per track
 
 _SCHEMA = """
@@ -48,7 +49,8 @@ CREATE TABLE tracks (
     embedding BLOB,
     n_segments INTEGER,
     analysed_at REAL,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    stamp INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX tracks_status ON tracks (status, model_version);
 CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
@@ -165,13 +167,18 @@ class Catalogue:
             raise CatalogueError(f"{self.path} is not a musicsim catalogue ({exc}); move it away to start afresh.") from exc
         if version > SCHEMA_VERSION:
             raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
-        if version == 0:
-            with self.transaction() as c:  # re-checked inside: another process may have just created it
-                if c.execute("PRAGMA user_version").fetchone()[0] == 0:
+        if version < SCHEMA_VERSION:
+            with self.transaction() as c:  # re-checked inside: another process may have just done it
+                version = c.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             c.execute(statement)
-                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif version == 1:
+                    c.execute("ALTER TABLE tracks ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
+                    c.execute("UPDATE tracks SET stamp = (SELECT CAST(value AS INTEGER) FROM meta "
+                              "WHERE key = 'generation')")
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _bump(self, conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
@@ -244,6 +251,8 @@ class Catalogue:
         """Store a batch of outcomes in one transaction; returns the new generation."""
         now = time.time()
         with self.transaction() as conn:
+            self._bump(conn)
+            generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
             for r in rows:
                 if r.error is not None:
                     conn.execute(
@@ -253,11 +262,10 @@ class Catalogue:
                 else:
                     conn.execute(
                         "UPDATE tracks SET status = 'analysed', error = NULL, model_version = ?, genre_probs = ?, "
-                        "tag_probs = ?, embedding = ?, n_segments = ?, analysed_at = ? WHERE id = ?",
+                        "tag_probs = ?, embedding = ?, n_segments = ?, analysed_at = ?, stamp = ? WHERE id = ?",
                         (model_version, _blob(r.genre_probs), _blob(r.tag_probs), _blob(r.embedding),
-                         r.n_segments, now, r.track_id))
-            self._bump(conn)
-            return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                         r.n_segments, now, generation, r.track_id))
+            return generation
 
     # -- queries ---------------------------------------------------------------------------
     def active_version(self) -> str | None:
@@ -284,6 +292,18 @@ class Catalogue:
             return np.zeros(0, np.int64), np.zeros((0, info.embedding_size if info else 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         return ids, np.stack([_array(r[1]) for r in rows])
+
+    def changes_since(self, model_version: str, generation: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(live ids, changed ids, their vectors)``: every track analysed with ``model_version``, and
+        those whose embedding was written after ``generation``."""
+        conn = self.conn()
+        live = np.array([r[0] for r in conn.execute(
+            "SELECT id FROM tracks WHERE status = 'analysed' AND model_version = ?", (model_version,))], np.int64)
+        rows = conn.execute("SELECT id, embedding FROM tracks WHERE status = 'analysed' AND model_version = ? "
+                            "AND stamp > ? ORDER BY id", (model_version, generation)).fetchall()
+        if not rows:
+            return live, np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return live, np.array([r[0] for r in rows], np.int64), np.stack([_array(r[1]) for r in rows])
 
     def embeddings_for(self, ids: Sequence[int], model_version: str) -> dict[int, np.ndarray]:
         """Embeddings of those ``ids`` analysed with ``model_version``."""
@@ -343,8 +363,9 @@ class Catalogue:
                 by_id[int(r[0])] = self._track(r)
         return [by_id[i] for i in ids if i in by_id]
 
-    def durations(self, ids: Sequence[int]) -> dict[int, float | None]:
-        return {t.id: t.duration for t in self.tracks(ids)}
+    def text_rows(self) -> list[tuple[int, str, str, str, str, str]]:
+        """``(id, title, artist, album, path, status)`` of every track: what text search looks at."""
+        return self.conn().execute("SELECT id, title, artist, album, path, status FROM tracks ORDER BY id").fetchall()
 
     def problems(self) -> list[Problem]:
         rows = self.conn().execute(

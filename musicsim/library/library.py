@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
-from musicsim.library.index import VectorIndex, open_index
+from musicsim.library.index import VectorIndex, catch_up, open_index
 from musicsim.library.playlist import write_m3u8
 from musicsim.library.records import (
     AnalysisProgress,
@@ -97,7 +97,6 @@ class Library:
         """
         root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
         cat = self.catalogue
-        generation_before = cat.generation()
         known = cat.known_under(root)
         report = SyncReport()
         seen: set[str] = set()
@@ -149,17 +148,10 @@ class Library:
         report.removed = len(gone)
         report.skipped = len(skipped)
         if gone or touched:
-            self._forget(gone + touched, generation_before)
+            with self._index_lock:
+                if self._index is not None:  # else the saved index catches up when next opened
+                    catch_up(self._index, cat)
         return report
-
-    def _forget(self, ids: list[int], generation_before: int) -> None:
-        """Drop ``ids`` from the in-memory index if it was in step before they were removed/changed."""
-        with self._index_lock:
-            index = self._index
-            if index is None or index.generation != generation_before:
-                return
-            index.delete(ids)
-            index.generation = self.catalogue.generation()
 
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None) -> AnalysisReport:
@@ -243,8 +235,8 @@ class Library:
             index = self._index
             if index is None or index.model_version != version:
                 return
-            if index.generation != before:  # someone else changed the catalogue: rebuild when next needed
-                self._index = None
+            if index.generation != before:  # the catalogue changed elsewhere too: read what changed
+                catch_up(index, self.catalogue)
                 return
             good = [r for r in rows if r.error is None]
             if good:
@@ -261,16 +253,16 @@ class Library:
     def _save_index(self) -> None:
         with self._index_lock:
             index = self._index
-            if index is not None and index.dirty and index.generation == self.catalogue.generation():
-                index.save(self.index_path)
+            if index is not None and index.dirty:
+                catch_up(index, self.catalogue).save(self.index_path)
 
     def _open_index(self, version: str) -> VectorIndex | None:
-        """The index for ``version`` in step with the catalogue (the cached one, loaded, or rebuilt)."""
+        """The index for ``version`` in step with the catalogue (the cached one caught up, loaded, or rebuilt)."""
         with self._index_lock:
             index = self._index
-            if (index is None or index.model_version != version
-                    or index.generation != self.catalogue.generation()):
-                self._index = index = open_index(self.catalogue, self.index_path, version)
+            if index is not None and index.model_version == version:
+                return catch_up(index, self.catalogue)
+            self._index = index = open_index(self.catalogue, self.index_path, version)
             return index
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
@@ -316,19 +308,21 @@ class Library:
             raise LookupError(f"{path} is not in the library; scan its folder first (musicsim scan FOLDER).")
         q = _fold(text)
         words = q.split()
-        best: tuple[tuple[int, int, int], Track] | None = None
-        for t in self.catalogue.tracks():
-            title, artist = _fold(t.title), _fold(t.artist)
+        best: tuple[int, int, int] | None = None
+        for tid, title, artist, album, tpath, status in self.catalogue.text_rows():
+            title, artist = _fold(title), _fold(artist)
             exact = q in (title, f"{artist} - {title}", f"{artist} {title}")
-            hay = f"{artist} {title} {_fold(t.album)} {_fold(Path(t.path).stem)}"
-            if not exact and not all(w in hay for w in words):
-                continue
-            key = (int(exact), int(t.status == "analysed"), -t.id)
-            if best is None or key > best[0]:
-                best = (key, t)
-        if best is None:
+            if not exact:
+                hay = f"{artist} {title} {_fold(album)} {_fold(os.path.basename(tpath))}"
+                if not all(w in hay for w in words):
+                    continue
+            key = (int(exact), int(status == "analysed"), -tid)
+            if best is None or key > best:
+                best = key
+        track = self.catalogue.track(-best[2]) if best is not None else None
+        if track is None:
             raise LookupError(f'No track in the library matches "{text}".')
-        return best[1]
+        return track
 
     def _resolve(self, seed: Track | int | str) -> Track:
         if isinstance(seed, Track):
