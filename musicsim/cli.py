@@ -134,13 +134,17 @@ class ProgressBar:
         self.tty = stream.isatty()
         self._last = 0.0
         self._drawn = False
+        self._final_shown = False
 
     def __call__(self, p) -> None:  # AnalysisProgress
         now = time.monotonic()
         final = p.done >= p.total
+        if final and self._final_shown:
+            return
         if not self.tty and not final and now - self._last < self.every_s:
             return
         self._last = now
+        self._final_shown = final
         filled = int(self.width * p.done / p.total) if p.total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
         line = (f"[{bar}] {p.done}/{p.total} tracks, {p.failed} failed, {_clock(p.elapsed_s)} elapsed, "
@@ -219,7 +223,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"Interrupted: the {done} tracks analysed in this run are kept. "
                   f"Run `musicsim scan {args.folder}` again to resume.\n")
         return EXIT_INTERRUPTED
-    if analysis is not None:
+    if analysis is not None and analysis.analysed + analysis.failed == 0:
+        err.write("Nothing to analyse: every track is up to date.\n")
+    elif analysis is not None:
         err.write(f"Analysed {analysis.analysed} tracks, {analysis.failed} failed, in {_clock(analysis.elapsed_s)}.")
         err.write(" See `musicsim problems`.\n" if analysis.failed else "\n")
     return 0
