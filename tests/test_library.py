@@ -115,7 +115,8 @@ def test_scan_query_and_incremental_rescan(copy_music, model_file: Path, data_di
     lib.close()
 
 
-def test_vanished_folder_and_other_folders(copy_music, model_file: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_vanished_folder_and_other_folders(copy_music, model_file: Path, data_dir: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     music = copy_music()
     other = tmp_path / "other"
     shutil.copytree(music / "Alpha Band", other / "Alpha Band")
@@ -129,6 +130,21 @@ def test_vanished_folder_and_other_folders(copy_music, model_file: Path, data_di
         with pytest.raises(FileNotFoundError):
             lib.sync_folder(tmp_path / "unplugged-drive")
         assert lib.status().tracks == 6
+        # A folder that cannot be opened (permissions, a dropped network share) keeps its tracks.
+        import musicsim.library.scanner as scanner
+
+        real_scandir = scanner.os.scandir
+
+        def scandir(path):
+            if Path(path) == music / "Beta":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(scanner.os, "scandir", scandir)
+        report = lib.sync_folder(music)
+        assert (report.removed, report.skipped, lib.status().tracks) == (0, 1, 6)
+        assert [(p.path, p.reason) for p in lib.problems()] == [
+            (str(music / "Beta"), "cannot open folder: permission denied")]
 
 
 def test_new_model_version_reanalyses_and_index_follows(copy_music, model_file: Path, make_model,
