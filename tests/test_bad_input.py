@@ -74,6 +74,8 @@ def test_scan_survives_bad_input_and_lists_each_problem(bad_folder: Path, model_
             assert 0 < tracks[name].confidence <= 1
         assert tracks["Björk – Jóga 🎵.flac"].title == "Björk – Jóga 🎵"
         assert lib.similar("Jóga", n=3)  # unicode text finds the track
+        assert lib.find("bjork joga").path == lib.find("BJÖRK – JÓGA").path == tracks["Björk – Jóga 🎵.flac"].path
+        assert lib.find("cafe noel").path.endswith(unicodedata.normalize("NFD", "Café Noël.ogg"))
         problems = {os.path.basename(p.path): p.reason for p in lib.problems()}
         assert set(problems) == set(REASONS)
         for name, words in REASONS.items():

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import hnswlib
@@ -60,6 +61,7 @@ class VectorIndex:
         self._index.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=EF_CONSTRUCTION, M=M)
         self._deleted: set[int] = set()
         self.dirty = True  # not saved since the last change
+        self.saved_at = 0.0  # time.monotonic() of the last save
 
     @property
     def count(self) -> int:
@@ -120,6 +122,7 @@ class VectorIndex:
                     os.unlink(tmp)
             _atomic_write_text(sidecar_path(path), json.dumps(meta))
             self.dirty = False
+            self.saved_at = time.monotonic()
 
     @classmethod
     def load(cls, path: Path, dim: int, model_version: str, generation: int) -> "VectorIndex | None":
@@ -146,6 +149,7 @@ class VectorIndex:
             return None
         self._deleted = set(int(i) for i in meta.get("deleted", []))
         self.dirty = False
+        self.saved_at = time.monotonic()
         return self
 
     @classmethod

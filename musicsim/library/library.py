@@ -43,7 +43,9 @@ INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the c
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    """Text for matching: case, accents and Unicode normalisation ignored (``Jóga`` ~ ``JOGA``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 class Library:
@@ -173,7 +175,7 @@ class Library:
         cancel = cancel or threading.Event()
         paths = dict(jobs)
         start = time.monotonic()
-        state = {"done": 0, "failed": 0, "current": None, "saved": start}
+        state = {"done": 0, "failed": 0, "current": None}
         lock = threading.Lock()
         errors: list[BaseException] = []
 
@@ -246,9 +248,8 @@ class Library:
                 index.delete(bad)
             index.generation = generation
             now = time.monotonic()
-            if now - getattr(index, "saved_at", 0.0) > INDEX_SAVE_INTERVAL_S:
+            if now - index.saved_at > INDEX_SAVE_INTERVAL_S:
                 index.save(self.index_path)
-                index.saved_at = now
 
     def _save_index(self) -> None:
         with self._index_lock:
