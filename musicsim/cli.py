@@ -191,7 +191,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     bar = ProgressBar(err)
     worker = threading.Thread(target=work, name="musicsim-scan")
-    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set()) if in_main else None
     try:
         worker.start()
         # Wait on an Event, not Thread.join(timeout): a Ctrl-C inside join() can mark a running thread
@@ -207,7 +208,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write("\nStopping after the tracks in progress (Ctrl-C again to stop at once)...\n")
         worker.join()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
         bar.finish()
         lib.close()
     exc = result.get("error")
