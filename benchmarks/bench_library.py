@@ -30,7 +30,7 @@ from musicsim.genres import GENRES
 from musicsim.library.catalogue import AnalysisRow, ModelInfo
 from musicsim.library.library import Library
 from musicsim.library.scanner import FoundFile
-from musicsim.library.tags import TagInfo
+from musicsim.library.tags import TagInfo, read_tags
 from musicsim.model.checkpoint import default_model_path
 
 RESULTS = Path(__file__).parent / "results" / "library.jsonl"
@@ -117,8 +117,7 @@ def bench_analysis(songs: int, model: Path | None, workers: int | None, songs_di
     from benchmarks.common import make_songs, random_model
 
     paths = make_songs(songs_dir, songs)
-    seconds = sum(__import__("musicsim.library.tags", fromlist=["read_tags"]).read_tags(p).duration or 0
-                  for p in paths)
+    seconds = sum(read_tags(p).duration or 0 for p in paths)
     with tempfile.TemporaryDirectory() as tmp:
         if model is None:
             model = default_model_path() if default_model_path().is_file() else random_model(Path(tmp) / "random.pt")
@@ -137,7 +136,7 @@ def bench_analysis(songs: int, model: Path | None, workers: int | None, songs_di
               "unchanged_rescan_s": rescan_s}
     print(f"analysis: {len(paths)} songs ({seconds / 60:.0f} min of audio) in {scan_s:.1f} s = "
           f"{scan_s / len(paths):.2f} s/track on {device} (model {Path(model).name}, workers {workers or 'auto'}); "
-          f"unchanged rescan {rescan_s:.2f} s")
+          f"unchanged rescan {rescan_s * 1000:.0f} ms")
     return result
 
 
@@ -146,14 +145,16 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--songs", type=int, default=0, help="also time analysis of this many full-length songs")
-    ap.add_argument("--songs-dir", type=Path, default=Path(tempfile.gettempdir()) / "musicsim-bench-songs")
+    ap.add_argument("--songs-dir", type=Path, default=None,
+                    help="where the songs are made (and reused); default: a temporary-folder cache per --songs")
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
     for n in args.sizes:
         _record(bench_queries(n, args.queries))
     if args.songs:
-        _record(bench_analysis(args.songs, args.model, args.workers, args.songs_dir))
+        songs_dir = args.songs_dir or Path(tempfile.gettempdir()) / f"musicsim-bench-library-{args.songs}"
+        _record(bench_analysis(args.songs, args.model, args.workers, songs_dir))
 
 
 if __name__ == "__main__":
