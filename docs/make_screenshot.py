@@ -2,7 +2,8 @@
 
 Run under Xvfb so it looks like a desktop session::
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py [--model FILE]
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py --seconds 12 \
+        --map-out docs/screenshot-genre-map.png [--model FILE]
 
 Songs come from the test suite's synthesiser (tests/conftest.py); names are made up.
 """
