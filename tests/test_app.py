@@ -308,6 +308,11 @@ def test_genre_map_shows_analysed_songs_and_click_selects(qtbot, open_window, co
     pos = gmap.screen_position(track_id)
     assert pos is not None and gmap.rect().contains(pos.toPoint())
     gmap.grab()  # paints without error
+    # hovering a dot names the song
+    from PySide6.QtWidgets import QToolTip
+    qtbot.mouseMove(gmap, pos.toPoint())
+    hovered = window.model.track_by_id(track_id)
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and hovered.title in QToolTip.text(), timeout=5_000)
     qtbot.mouseClick(gmap, Qt.MouseButton.LeftButton, pos=pos.toPoint())
     assert window.selected_track().id == track_id
     qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
