@@ -45,8 +45,8 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
     assert code == 0 and json.loads(out) == {"tracks": 6, "analysed": 6, "pending": 0, "failed": 0,
                                              "model_version": "test-1", "device": json.loads(out)["device"]}
     assert json.loads(out)["device"].startswith("CPU")
-    code, out, _ = run("status")
-    assert code == 0 and "Analysed:      6" in out
+    code, out, _ = run("status", *common)
+    assert code == 0 and "Analysed:      6" in out and f"Data folder:   {data_dir}" in out
 
     code, out, _ = run("genres", "--json")
     genres = json.loads(out)
