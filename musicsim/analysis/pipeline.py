@@ -75,7 +75,11 @@ def default_workers() -> int:
 def analyse_file(path: str | os.PathLike[str], model: LoadedModel,
                  segments_per_track: int = DEFAULT_SEGMENTS) -> TrackResult:
     """One file's pooled result, in this process; raises :class:`DecodeError` for bad input."""
-    return pool_segments(model.predict(track_patches(path, model.features, segments_per_track)))
+    patches = track_patches(path, model.features, segments_per_track)
+    chunk = CPU_CHUNK if model.device.type == "cpu" else None
+    result = infer(model, [(0, patches)], chunk)[0].result
+    assert result is not None
+    return result
 
 
 # --------------------------------------------------------------------------------------------
