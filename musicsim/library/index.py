@@ -99,11 +99,16 @@ class VectorIndex:
         """Up to ``k`` nearest ``(ids, cosine similarities)``, best first."""
         with self._lock:
             k = min(k, self.count)
-            if k <= 0:
-                return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            self._index.set_ef(max(2 * k, 100))
-            labels, distances = self._index.knn_query(np.asarray(vector, dtype=np.float32)[None, :], k=k)
-        return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+            query = np.asarray(vector, dtype=np.float32)[None, :]
+            while k > 0:
+                self._index.set_ef(max(2 * k, 100))
+                try:
+                    labels, distances = self._index.knn_query(query, k=k)
+                except RuntimeError:  # fewer than k live elements reachable (many deletions): ask for fewer
+                    k //= 2
+                    continue
+                return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path: Path) -> None:
