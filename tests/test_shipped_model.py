@@ -53,12 +53,10 @@ def test_shipped_model_classifies_real_clips_far_better_than_chance(predictions)
     assert correct >= 16, f"{correct}/20 right (chance: 2/20)"
 
 
-def test_msd_tags_describe_the_music(predictions) -> None:
-    tags = load_checkpoint().tags
-
-    def mean_tag(tag: str, genre: str) -> float:
-        return float(np.mean([t[tags.index(tag)] for g, _, t in predictions if g == genre]))
-
-    assert mean_tag("metal", "metal") > 5 * mean_tag("metal", "classical")
-    assert mean_tag("jazz", "jazz") > 5 * mean_tag("jazz", "metal")
-    assert mean_tag("Hip-Hop", "hiphop") > 5 * mean_tag("Hip-Hop", "classical")
+@pytest.mark.parametrize("tag, genre", [("metal", "metal"), ("jazz", "jazz"), ("Hip-Hop", "hiphop"),
+                                        ("country", "country"), ("blues", "blues")])
+def test_msd_tags_describe_the_music(predictions, tag: str, genre: str) -> None:
+    """An MSD tag named after a genre scores highest on that genre's clips (the tag back end is musicnn's)."""
+    column = load_checkpoint().tags.index(tag)
+    means = {g: np.mean([t[column] for g2, _, t in predictions if g2 == g]) for g in GENRES}
+    assert max(means, key=means.get) == genre, means
