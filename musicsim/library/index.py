@@ -64,6 +64,11 @@ class VectorIndex:
         self.saved_at = 0.0  # time.monotonic() of the last save
 
     @property
+    def deleted(self) -> int:
+        """Elements marked deleted (they keep their memory until a rebuild)."""
+        return len(self._deleted)
+
+    @property
     def count(self) -> int:
         """Live (not deleted) elements."""
         return self._index.get_current_count() - len(self._deleted)
@@ -200,7 +205,7 @@ def open_index(catalogue: Catalogue, path: Path, model_version: str) -> VectorIn
         index = VectorIndex.load(path, info.embedding_size, model_version, generation)
     if index is not None:
         catch_up(index, catalogue)
-    else:
+    if index is None or index.deleted > max(MIN_CAPACITY, index.count):  # mostly dead weight: compact
         index = VectorIndex.build(catalogue, model_version, generation)
     if index is not None and index.dirty:
         index.save(path)
