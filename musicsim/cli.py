@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     _register_training(sub)
+    parser.set_defaults(command=None)
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # name -> subparser, for main()
     return parser
 
 
@@ -359,8 +361,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
-    commands = list(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    app = _wants_app(argv, commands)
+    app = _wants_app(argv, list(parser.commands))  # type: ignore[attr-defined]
     args = (build_app_parser() if app else parser).parse_args(argv)
     try:
         if app:
@@ -386,7 +387,7 @@ def _message(exc: BaseException) -> str:
     from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError
 
     if isinstance(exc, (UserError, LookupError, ModelNotFoundError, ModelFileError, CatalogueError)):
-        return str(exc).strip("'\"") if isinstance(exc, KeyError) else str(exc)
+        return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     if isinstance(exc, ValueError):
         return str(exc)
     if isinstance(exc, OSError):
