@@ -13,6 +13,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -137,6 +138,26 @@ def main() -> int:
             frame_ms.append(1000 * (time.perf_counter() - t0))
         print(f"scroll + repaint one screen: median {statistics.median(frame_ms):.1f} ms, "
               f"worst {max(frame_ms):.1f} ms ({len(positions)} jumps)")
+
+        # the same while another thread runs pure Python (what re-reading the catalogue does): GIL contention
+        stop = threading.Event()
+
+        def busy() -> None:
+            while not stop.is_set():
+                [type(tracks[0])(**tracks[0].__dict__) for _ in range(1000)]
+
+        helper = threading.Thread(target=busy)
+        helper.start()
+        busy_ms = []
+        for pos in positions:
+            t0 = time.perf_counter()
+            bar.setValue(int(pos))
+            view.viewport().repaint()
+            busy_ms.append(1000 * (time.perf_counter() - t0))
+        stop.set()
+        helper.join()
+        print(f"  ... while a Python thread is busy: median {statistics.median(busy_ms):.1f} ms, "
+              f"worst {max(busy_ms):.1f} ms")
 
         gmap = GenreMapWidget()
         gmap.resize(1000, 700)
