@@ -431,6 +431,11 @@ def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, 
     wait_idle(qtbot, window)
     assert sorted(t.title for t in window.model.tracks()) == ["Other 0", "Other 1", "Other 2"]
     assert settings.folder == str(other) and window.windowTitle() == "other — musicsim"
+    # similar songs come from the open folder only, though the catalogue still holds the first one
+    click_row(qtbot, window, 0)
+    qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
+    assert {t.artist for t in window.playlist.model.tracks()} == {"Omega"}
+    assert window.playlist.model.rowCount() == 2
 
     # dropping a folder from the file manager opens it
     mime = QMimeData()

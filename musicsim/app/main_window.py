@@ -675,7 +675,19 @@ class MainWindow(QMainWindow):
                 self.playlist.show_message(f"Could not find similar songs: {message}")
                 self._playlist_updated()
 
-        self.tasks.submit(lambda: self.library.similar(track_id, n=n), done, failed)
+        library, inside = self.library, os.path.join(self.folder or "", "")
+
+        def query() -> list[SimilarTrack]:
+            # The catalogue may also hold folders opened before; the playlist keeps to the open one.
+            k = n
+            while True:
+                items = library.similar(track_id, n=k)
+                here = [i for i in items if i.track.path.startswith(inside)]
+                if len(here) >= n or len(items) < k:
+                    return here[:n]
+                k *= 4
+
+        self.tasks.submit(query, done, failed)
 
     def _playlist_updated(self) -> None:
         self._update_actions()
