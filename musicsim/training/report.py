@@ -29,6 +29,7 @@ def _write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -140,8 +141,9 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
     lines += ["## Settings", "",
               f"- Stratified {cv['folds']}-fold cross-validation over clips, seed {st['seed']}.",
               "- Shipped model and MFCC baseline: class-balanced logistic regression; C chosen by "
-              "3-fold (grouped by clip) cross-validation inside each training fold, on clip balanced accuracy.",
-              f"- From scratch: SGD (Nesterov momentum {sc['momentum']}), learning rate {sc['lr']}, batch "
+              "3-fold (grouped by clip) cross-validation inside each training fold, on clip balanced accuracy."]
+    if "scratch" in methods:
+        lines += [f"- From scratch: SGD (Nesterov momentum {sc['momentum']}), learning rate {sc['lr']}, batch "
               f"{sc['batch_size']}, class-weighted cross-entropy, early stopping on validation loss with patience "
               f"{sc['patience']} ({_pct(st['scratch_val_fraction'])} of each training fold held out), at most "
               f"{sc['max_epochs']} epochs"
@@ -151,7 +153,8 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
               + (f"; evaluated on {st['scratch_eval_segments']} evenly spaced segments per clip"
                  if st.get("scratch_eval_segments") else "")
               + (f"; run on the first {st['scratch_folds']} fold(s) only, for lack of CPU time"
-                 if st.get("scratch_folds") else "") + ".", ""]
+                 if st.get("scratch_folds") else "") + "."]
+    lines.append("")
     lines += ["## Clip-level classification (out-of-fold)", "",
               "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds |", "|---|---|---|---|---|"]
     for name, m in methods.items():
