@@ -21,6 +21,7 @@ from musicsim import __version__
 from musicsim.paths import DATA_DIR_ENV
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 COMMANDS = ("scan", "status", "genres", "similar", "export", "problems")
 
@@ -322,7 +323,18 @@ def cmd_problems(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def no_display() -> bool:
+    """Linux with no X11/Wayland session and no chosen Qt platform: Qt would abort (exit 134) opening a window."""
+    env = os.environ
+    return (sys.platform.startswith("linux") and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
+            and not env.get("QT_QPA_PLATFORM"))
+
+
 def run_app_command(args: argparse.Namespace, err: TextIO) -> int:
+    if no_display():
+        err.write("musicsim: no display found \u2014 the desktop app needs a graphical session; "
+                  "the command line works: musicsim --help\n")
+        return EXIT_USAGE
     try:
         from musicsim.app import run_app
     except ImportError as exc:
@@ -357,6 +369,9 @@ def _wants_app(argv: Sequence[str], commands: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen (PyInstaller) bundle's spawned analysis workers start here
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr

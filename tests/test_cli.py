@@ -190,3 +190,28 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(slow_music: Path, model_fil
     assert f"Interrupted: the {len(done)} tracks analysed in this run are kept" in err
     assert f"musicsim scan {slow_music}` again to resume" in err
     assert 0 < len(done) < N_SLOW
+
+
+# -- start-up ---------------------------------------------------------------------------------
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland detection is Linux-only")
+def test_app_without_a_display_says_so_instead_of_aborting(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PYTHONPATH=str(REPO), MUSICSIM_DATA_DIR=str(data_dir))
+    proc = subprocess.run([sys.executable, "-m", "musicsim.cli"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr  # Qt's own failure would be an abort: 134 / -6
+    assert proc.stderr.strip().splitlines() == [
+        "musicsim: no display found \u2014 the desktop app needs a graphical session; "
+        "the command line works: musicsim --help"]
+    proc = subprocess.run([sys.executable, "-m", "musicsim.cli", "status", "--json"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["tracks"] == 0  # commands need no display
+
+
+def test_main_supports_frozen_worker_processes(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    calls: list[int] = []
+    monkeypatch.setattr(multiprocessing, "freeze_support", lambda: calls.append(1))
+    code, _, _ = run("status", "--data-dir", str(data_dir))
+    assert code == 0 and calls == [1]  # before any work: a spawned worker of a frozen bundle stops there
