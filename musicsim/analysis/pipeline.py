@@ -131,7 +131,13 @@ class _Inference:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the pipeline's thread
                 self.done.put(exc)
 
-    def stop(self) -> None:
+    def stop(self, drop: bool = False) -> None:
+        """Let the threads finish; ``drop``: discard batches not yet started (after a cancel)."""
+        while drop:
+            try:
+                self.todo.get_nowait()
+            except queue.Empty:
+                break
         for _ in self.threads:
             self.todo.put(None)
         for t in self.threads:
@@ -434,4 +440,4 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
             out.flush(report=True)
     finally:
         pool.close()
-        inference.stop()
+        inference.stop(drop=cancel.is_set())
