@@ -66,6 +66,13 @@ def timed(fn, repeat: int = 1) -> float:
     return statistics.median(times)
 
 
+def _find(lib: Library, query: str) -> None:
+    try:
+        lib.find(query)
+    except LookupError:
+        pass
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000)
@@ -86,7 +93,12 @@ def main() -> int:
         print(f"catalogue of {n:,} analysed tracks built in {time.perf_counter() - t0:.1f} s")
 
         tracks = lib.tracks()
-        print(f"Library.tracks() (worker refresh during analysis): {timed(lib.tracks, 3):8.1f} ms")
+        print(f"Library.tracks() (snapshot on open, after a sync):  {timed(lib.tracks, 3):8.1f} ms")
+        batch = [t.id for t in tracks[:: max(1, n // 64)]][:64]
+        print(f"Library.tracks(64 ids) (rows finished by analysis): {timed(lambda: lib.tracks(batch), 20):8.1f} ms")
+        for query in ("river gold", tracks[n // 2].title, "no such words"):
+            ms = timed(lambda: _find(lib, query), 3)
+            print(f"Library.find({query!r:<22}):             {ms:8.1f} ms")
         ids, matrix = lib.embeddings()
         print(f"Library.embeddings():                               {timed(lib.embeddings, 3):8.1f} ms")
 

@@ -274,8 +274,13 @@ def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot,
         relaunched.close()
 
 
-def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path, write_song):
+def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path, write_song, library,
+                                                   monkeypatch):
     music = _many_songs(tmp_path / "many", write_song, N_MANY)
+    reads: list[list[int] | None] = []
+    real_tracks = library.tracks
+    monkeypatch.setattr(library, "tracks", lambda ids=None: reads.append(None if ids is None else list(ids))
+                        or real_tracks(ids))
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)
@@ -287,6 +292,10 @@ def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path
     elapsed = time.perf_counter() - start
     timer.stop()
     assert window.model.counts()["analysed"] == N_MANY
+    # rows were updated by re-reading just the finished tracks: whole-catalogue reads only for the two
+    # snapshots (opening, after the folder sync), never while analysing
+    assert reads.count(None) == 2, reads
+    assert sorted(i for ids in reads if ids for i in ids) == sorted(t.id for t in real_tracks())
     gaps = np.diff(ticks)
     assert elapsed > 1.0 and len(gaps) > 40, "analysis finished too fast to measure responsiveness"
     print(f"event loop during {elapsed:.1f} s of scanning + analysis: {len(ticks)} ticks of 20 ms, "

@@ -40,8 +40,11 @@ def test_scan_query_and_incremental_rescan(copy_music, model_file: Path, data_di
                                            analysed_jobs: list[list[str]]) -> None:
     music = copy_music()
     lib = Library(data_dir, model_file, device="cpu")
-    synced, report = lib.scan(music, workers=1)
+    reports = []
+    synced, report = lib.scan(music, progress=reports.append, workers=1)
     assert (synced.added, synced.skipped, report.analysed, report.failed) == (6, 0, 6, 0)
+    finished = [i for p in reports for i in p.finished_ids]  # each stored track reported once, as it is stored
+    assert sorted(finished) == sorted(t.id for t in lib.tracks()) and reports[-1].done == 6
     assert analysed_jobs == [sorted(os.path.basename(s[0]) for s in SONGS)]
     st = lib.status()
     assert (st.tracks, st.analysed, st.pending, st.failed, st.model_version) == (6, 6, 0, 0, "test-1")
@@ -50,9 +53,18 @@ def test_scan_query_and_incremental_rescan(copy_music, model_file: Path, data_di
 
     tracks = lib.tracks()
     assert {t.title for t in tracks} == {s[1] for s in SONGS}
+    stored = {i: (np.frombuffer(g, np.float32), np.frombuffer(tg, np.float32)) for i, g, tg in
+              lib.catalogue.conn().execute("SELECT id, genre_probs, tag_probs FROM tracks")}
+    tag_names = lib.catalogue.model("test-1").tags
     for t in tracks:
-        assert t.status == "analysed" and t.genre in GENRES and 0.1 <= t.confidence <= 1.0
-        assert len(t.tags) == 3 and all(0 < p < 1 for _, p in t.tags)
+        genre_probs, tag_probs = stored[t.id]
+        assert t.status == "analysed" and t.genre == GENRES[int(np.argmax(genre_probs))].lower()
+        assert t.confidence == pytest.approx(float(genre_probs.max())) and 0.1 <= t.confidence <= 1.0
+        top = sorted(range(len(tag_probs)), key=lambda k: -tag_probs[k])[:3]
+        assert t.tags == [(tag_names[k], pytest.approx(float(tag_probs[k]), abs=5e-5)) for k in top]
+    some = [tracks[4].id, tracks[0].id, tracks[2].id]
+    assert lib.tracks(some) == [tracks[4], tracks[0], tracks[2]] and lib.tracks([]) == []
+    assert lib.track(some[0]) == tracks[4]
 
     # Similar: by text, never the seed, scores sorted, artist cap.
     seed = lib.find("neon rain")

@@ -32,8 +32,9 @@ class AnalysisWorker(QThread):
 
     ``tracks_loaded(list)`` carries a full snapshot of the tracks under ``scope`` (the music folder);
     ``tracks_updated(list)`` carries only tracks whose record changed since the last report, batched:
-    during analysis a helper thread re-reads the catalogue at most every ``update_interval`` seconds,
-    so the engine's own threads are never held up by the app.
+    during analysis a helper thread re-reads just the tracks the engine reported finished
+    (``AnalysisProgress.finished_ids``) every ``update_interval`` seconds, so the engine's own threads
+    are never held up by the app and a huge catalogue is never re-read whole.
     """
 
     tracks_loaded = Signal(list)  # list[Track], every track under scope
@@ -105,18 +106,25 @@ class AnalysisWorker(QThread):
     def _analyse(self) -> None:
         self.device_known.emit(self.library.status().device)
         done = threading.Event()
-        latest: list[int] = [0]
+        finished: list[int] = []  # stored by the engine, not yet re-read
 
         def on_progress(p: AnalysisProgress) -> None:  # called on the engine's threads: keep it short
-            latest[0] = p.done
+            if p.finished_ids:
+                with self._lock:
+                    finished.extend(p.finished_ids)
             self.progress.emit(p)
 
-        def refresher() -> None:
-            reported = 0
+        def take() -> list[int]:
+            with self._lock:
+                ids = finished[:]
+                finished.clear()
+            return ids
+
+        def refresher() -> None:  # re-reads only the finished tracks, off the engine's threads
             while not done.wait(self.update_interval):
-                if latest[0] != reported:
-                    reported = latest[0]
-                    self._emit_changes()
+                ids = take()
+                if ids:
+                    self._report(self.library.tracks(ids))
 
         helper = threading.Thread(target=refresher, name="musicsim-app-refresh", daemon=True)
         helper.start()
@@ -126,7 +134,9 @@ class AnalysisWorker(QThread):
         finally:
             done.set()
             helper.join()
-        self._emit_changes()
+        ids = take()
+        if ids:
+            self._report(self.library.tracks(ids))
         self.analysis_finished.emit(report)
 
     def _report(self, tracks: list[Track]) -> None:
@@ -136,13 +146,6 @@ class AnalysisWorker(QThread):
                 self._known[t.id] = t
         if fresh:
             self.tracks_updated.emit(fresh)
-
-    def _emit_changes(self) -> None:
-        started = time.monotonic()
-        self._report(self.library.tracks())
-        # Re-reading a huge catalogue is pure Python that competes with the GUI thread for the GIL
-        # (100 000 tracks: seconds): keep it to about a tenth of the time. Small libraries: every 0.5 s.
-        self.update_interval = max(self.update_interval, 10.0 * (time.monotonic() - started))
 
 
 class _Relay(QObject):

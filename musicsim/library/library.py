@@ -176,6 +176,7 @@ class Library:
         paths = dict(jobs)
         start = time.monotonic()
         state = {"done": 0, "failed": 0, "current": None}
+        finished: list[int] = []  # stored since the last progress report
         lock = threading.Lock()
         errors: list[BaseException] = []
 
@@ -189,10 +190,12 @@ class Library:
                 return
             with lock:
                 done, failed, current = state["done"], state["failed"], state["current"]
+                ids = finished[:]
+                finished.clear()
             elapsed = time.monotonic() - start
             eta = elapsed / done * (len(jobs) - done) if done else None
             progress(AnalysisProgress(done=done, total=len(jobs), failed=failed, elapsed_s=elapsed, eta_s=eta,
-                                      current_path=current))
+                                      current_path=current, finished_ids=ids))
 
         def on_results(batch) -> None:  # list[JobResult]
             if errors:
@@ -211,6 +214,8 @@ class Library:
                 state["done"] += len(rows)
                 state["failed"] += sum(r.error is not None for r in rows)
                 state["current"] = paths.get(batch[-1].track_id) if batch else None
+                if progress is not None:
+                    finished.extend(r.track_id for r in rows)
 
         def on_progress(p) -> None:  # PipelineProgress, at least once a second
             if p.current_path:
@@ -289,8 +294,9 @@ class Library:
         return LibraryStatus(tracks=tracks, analysed=analysed, pending=pending, failed=failed,
                              model_version=version, device=device)
 
-    def tracks(self) -> list[Track]:
-        return self.catalogue.tracks()
+    def tracks(self, ids: Sequence[int] | None = None) -> list[Track]:
+        """Every track (by artist, album, track number, path), or just those ``ids`` in that order."""
+        return self.catalogue.tracks(ids)
 
     def track(self, track_id: int) -> Track | None:
         return self.catalogue.track(track_id)

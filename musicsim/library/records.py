@@ -81,6 +81,7 @@ class AnalysisProgress:
     elapsed_s: float
     eta_s: float | None
     current_path: str | None = None
+    finished_ids: list[int] = field(default_factory=list)  # track ids stored since the previous report
 
 
 @dataclass
