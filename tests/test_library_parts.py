@@ -141,13 +141,15 @@ def test_catalogue_schema_1_is_migrated(tmp_path: Path) -> None:
     cat = _catalogue(tmp_path)
     cat.write_results("v1", [_row(1, [1, 0, 0])])
     conn = cat.conn()
-    conn.execute("ALTER TABLE tracks DROP COLUMN stamp")
+    for column in ("stamp", "find_title", "find_artist", "find_text"):  # as schema 1 had it
+        conn.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 1")
     cat.close()
     cat = Catalogue(tmp_path / "catalogue.sqlite3")
     live, changed, _ = cat.changes_since("v1", cat.generation() - 1)
     assert live.tolist() == changed.tolist() == [1]
     assert cat.conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.find_text("T1") == 2  # search columns filled for the rows already there
 
 
 def test_index_grows_replaces_and_deletes() -> None:
@@ -201,3 +203,38 @@ def test_m3u8_is_extended_utf8_and_atomic(tmp_path: Path) -> None:
     out = write_m3u8(tracks, tmp_path / "sub" / "list.m3u8")
     assert out.read_text(encoding="utf-8") == text
     assert [p.name for p in out.parent.iterdir()] == ["list.m3u8"]  # no temporary file left
+
+
+def test_text_search_is_sql_over_folded_columns_and_schema_2_is_migrated(tmp_path: Path) -> None:
+    from musicsim.library.tags import TagInfo
+
+    cat = Catalogue(tmp_path / "catalogue.sqlite3")
+    songs = [("Jóga", "Björk", "Homogenic", "/m/03 Jóga.flac"), ("Joga", "Cover Band", "Live", "/m/joga.mp3"),
+             ("Hunter", "Björk", "Homogenic", "/m/01.flac"), ("Ｎｅｏｎ Ｒａｉｎ", "ＧＡＭＭＡ", "", "/m/x.ogg"),
+             ("Jóga (Live)", "Björk", "Live", "/m/live.flac")]
+    with cat.transaction() as conn:
+        ids = [cat.add(conn, FoundFile(p, 1, 1), TagInfo(t, a, al, None, None)) for t, a, al, p in songs]
+    cat.register_model(ModelInfo("v1", [f"g{i}" for i in range(10)], [], 3))
+    cat.write_results("v1", [_row(ids[4], [1, 0, 0])])
+    cat.close()
+    path = tmp_path / "catalogue.sqlite3"
+    with sqlite3.connect(path) as conn:  # as schema 2 left it: no search columns
+        for column in ("find_title", "find_artist", "find_text"):
+            conn.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+
+    cat = Catalogue(path)
+    assert cat.conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.find_text("BJORK") == ids[4]  # accents/case ignored; of three matches, the analysed one
+    assert cat.find_text("bjork live") == ids[4] and cat.find_text("BJORK JOGA") == ids[0]  # "artist title"
+    assert cat.find_text("joga") == ids[0]  # an exact title beats word matches; then the oldest
+    assert cat.find_text("björk - jóga") == ids[0]  # exact "artist - title"
+    assert cat.find_text("cover joga") == ids[1]
+    assert cat.find_text("homogenic hunter") == ids[2]  # album words count
+    assert cat.find_text("03 jóga.flac") == ids[0]  # so does the file name
+    assert cat.find_text("gamma neon") == ids[3]  # compatibility forms (full-width letters) folded
+    assert cat.find_text("joga%") is None and cat.find_text("bjork rock") is None and cat.find_text("  ") is None
+    with cat.transaction() as conn:  # a retagged file is found by its new tags
+        cat.mark_changed(conn, ids[2], FoundFile("/m/01.flac", 2, 2), TagInfo("Bachelorette", "Björk", "", None, None))
+    assert cat.find_text("hunter") is None and cat.find_text("BACHELORETTE") == ids[2]

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from musicsim.library.records import Problem, Track
 from musicsim.library.scanner import FoundFile, Skipped
 from musicsim.library.tags import TagInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOP_TAGS = 3  # extra tags shown per track
 
 _SCHEMA = """
@@ -51,7 +52,10 @@ CREATE TABLE tracks (
     n_segments INTEGER,
     analysed_at REAL,
     added_at REAL NOT NULL,
-    stamp INTEGER NOT NULL DEFAULT 0
+    stamp INTEGER NOT NULL DEFAULT 0,
+    find_title TEXT NOT NULL DEFAULT '',
+    find_artist TEXT NOT NULL DEFAULT '',
+    find_text TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX tracks_status ON tracks (status, model_version);
 CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
@@ -111,6 +115,19 @@ class AnalysisRow:
     tag_probs: np.ndarray | None = None
     n_segments: int | None = None
     error: str | None = None
+
+
+def fold(text: str) -> str:
+    """Text for matching: case, accents and Unicode normalisation ignored (``Jóga`` ~ ``JOGA``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _find_columns(path: str, tags: TagInfo) -> tuple[str, str, str]:
+    """``find_title``, ``find_artist``, ``find_text``: folded title, artist, and artist/title/album/file name
+    (joined by a separator no search word contains) for text search in SQL."""
+    return (fold(tags.title), fold(tags.artist),
+            "\x1f".join(fold(t) for t in (tags.artist, tags.title, tags.album, os.path.basename(path))))
 
 
 def _blob(a: np.ndarray | None) -> bytes | None:
@@ -188,10 +205,16 @@ class Catalogue:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             c.execute(statement)
-                elif version == 1:
+                if version == 1:
                     c.execute("ALTER TABLE tracks ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
                     c.execute("UPDATE tracks SET stamp = (SELECT CAST(value AS INTEGER) FROM meta "
                               "WHERE key = 'generation')")
+                if version in (1, 2):
+                    for column in ("find_title", "find_artist", "find_text"):
+                        c.execute(f"ALTER TABLE tracks ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+                    rows = c.execute("SELECT id, path, title, artist, album FROM tracks").fetchall()
+                    c.executemany("UPDATE tracks SET find_title = ?, find_artist = ?, find_text = ? WHERE id = ?",
+                                  [(*_find_columns(p, TagInfo(t, a, al, None, None)), i) for i, p, t, a, al in rows])
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _bump(self, conn: sqlite3.Connection) -> None:
@@ -209,10 +232,10 @@ class Catalogue:
 
     def add(self, conn: sqlite3.Connection, found: FoundFile, tags: TagInfo) -> int:
         cur = conn.execute(
-            "INSERT INTO tracks (path, size, mtime_ns, title, artist, album, track_number, duration, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tracks (path, size, mtime_ns, title, artist, album, track_number, duration, added_at, "
+            "find_title, find_artist, find_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (found.path, found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number,
-             tags.duration, time.time()))
+             tags.duration, time.time(), *_find_columns(found.path, tags)))
         return int(cur.lastrowid)
 
     def mark_changed(self, conn: sqlite3.Connection, track_id: int, found: FoundFile, tags: TagInfo) -> None:
@@ -220,9 +243,10 @@ class Catalogue:
         conn.execute(
             "UPDATE tracks SET size = ?, mtime_ns = ?, title = ?, artist = ?, album = ?, track_number = ?, "
             "duration = ?, status = 'pending', error = NULL, model_version = NULL, genre_probs = NULL, "
-            "tag_probs = NULL, embedding = NULL, n_segments = NULL, analysed_at = NULL WHERE id = ?",
+            "tag_probs = NULL, embedding = NULL, n_segments = NULL, analysed_at = NULL, find_title = ?, "
+            "find_artist = ?, find_text = ? WHERE id = ?",
             (found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number, tags.duration,
-             track_id))
+             *_find_columns(found.path, tags), track_id))
         self._bump(conn)
 
     def remove(self, conn: sqlite3.Connection, track_ids: Iterable[int]) -> None:
@@ -405,9 +429,21 @@ class Catalogue:
         rows.sort(key=lambda r: position[r[0]])
         return self._tracks(rows)
 
-    def text_rows(self) -> list[tuple[int, str, str, str, str, str]]:
-        """``(id, title, artist, album, path, status)`` of every track: what text search looks at."""
-        return self.conn().execute("SELECT id, title, artist, album, path, status FROM tracks ORDER BY id").fetchall()
+    def find_text(self, query: str) -> int | None:
+        """The id of the track best matching ``query``: an exact folded title (or ``artist - title``) first,
+        else one whose artist/title/album/file name holds every word; analysed tracks, then the oldest, first."""
+        q = fold(query)
+        words = q.split()
+        if not words:
+            return None
+        exact = "(find_title = ? OR find_artist || ' - ' || find_title = ? OR find_artist || ' ' || find_title = ?)"
+        where = " AND ".join(["instr(find_text, ?) > 0"] * len(words))
+        params: tuple[str, ...] = tuple(words)
+        if " - " in q:  # the only exact form whose words ("-") need not all be in find_text
+            where, params = f"({where}) OR find_artist || ' - ' || find_title = ?", (*params, q)
+        row = self.conn().execute(f"SELECT id FROM tracks WHERE {where} ORDER BY {exact} DESC, "
+                                  "status = 'analysed' DESC, id LIMIT 1", (*params, q, q, q)).fetchone()
+        return None if row is None else int(row[0])
 
     def problems(self) -> list[Problem]:
         rows = self.conn().execute(

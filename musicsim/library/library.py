@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,12 +39,6 @@ CATALOGUE_FILE = "catalogue.sqlite3"
 INDEX_FILE = "index.hnsw"
 SYNC_BATCH = 200  # files catalogued per transaction
 INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the catalogue anyway if stale
-
-
-def _fold(text: str) -> str:
-    """Text for matching: case, accents and Unicode normalisation ignored (``Jóga`` ~ ``JOGA``)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 class Library:
@@ -313,20 +306,8 @@ class Library:
                 return track
         if os.path.isfile(path):
             raise LookupError(f"{path} is not in the library; scan its folder first (musicsim scan FOLDER).")
-        q = _fold(text)
-        words = q.split()
-        best: tuple[int, int, int] | None = None
-        for tid, title, artist, album, tpath, status in self.catalogue.text_rows():
-            title, artist = _fold(title), _fold(artist)
-            exact = q in (title, f"{artist} - {title}", f"{artist} {title}")
-            if not exact:
-                hay = f"{artist} {title} {_fold(album)} {_fold(os.path.basename(tpath))}"
-                if not all(w in hay for w in words):
-                    continue
-            key = (int(exact), int(status == "analysed"), -tid)
-            if best is None or key > best:
-                best = key
-        track = self.catalogue.track(-best[2]) if best is not None else None
+        found = self.catalogue.find_text(text)
+        track = self.catalogue.track(found) if found is not None else None
         if track is None:
             raise LookupError(f'No track in the library matches "{text}".')
         return track
