@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import time
 from pathlib import Path
 
@@ -53,8 +52,12 @@ def exact_top(data: np.ndarray, queries: np.ndarray, k: int, chunk: int = 100_00
     return best_i
 
 
-def max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run(kind: str, n: int, dim: int, m: int, efc: int, efs: list[int], n_queries: int, threads: int) -> list[dict]:
@@ -63,13 +66,13 @@ def run(kind: str, n: int, dim: int, m: int, efc: int, efs: list[int], n_queries
     t0 = time.perf_counter()
     truth = exact_top(data, queries, 10)
     exact_s = time.perf_counter() - t0
-    rss0 = max_rss_mb()
+    rss0 = rss_mb()
     index = hnswlib.Index(space="cosine", dim=dim)
     index.init_index(max_elements=n, M=m, ef_construction=efc, random_seed=100)
     t0 = time.perf_counter()
     index.add_items(data, np.arange(n), num_threads=threads)
     build_s = time.perf_counter() - t0
-    rss_build = max_rss_mb() - rss0
+    rss_build = rss_mb() - rss0  # the index itself
     rows = []
     for ef in efs:
         index.set_ef(ef)
