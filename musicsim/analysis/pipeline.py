@@ -1,16 +1,18 @@
-"""The analysis pipeline: decode+features in worker processes, batched inference in one place.
+"""The analysis pipeline: decode+features in worker processes, inference in one place.
 
 ::
 
     jobs ──> N worker processes (decode windows, log-mel patches; forkserver/spawn, never fork)
-         ──> parent: inference thread, batches of patches across tracks (CPU threads or GPU)
+         ──> parent: inference threads (CPU: one per core, one torch thread each, 2-patch passes
+             within a track; GPU: one thread, large batches across tracks)
          ──> on_results(list[JobResult]) in batches (the library writes each in one transaction)
 
 Memory stays bounded whatever the library size: jobs are pulled lazily, each worker holds at
-most ``PREFETCH`` jobs, and at most two inference batches wait. A worker that crashes (a
-segfaulting decoder) or hangs (longer than ``job_timeout``) fails only its current file and is
-replaced. Results do not depend on the number of workers: every file's patches are computed
-by the same code, and inference runs per patch.
+most ``PREFETCH`` jobs, and at most two batches per inference thread wait. A worker that
+crashes (a segfaulting decoder) or hangs (longer than ``job_timeout``) fails only its current
+file and is replaced. Results do not depend on the number of workers: every file's patches are
+computed by the same code, and on a CPU each track is inferred on its own.
+Measurements behind these choices: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def analyse_file(path: str | os.PathLike[str], model: LoadedModel,
 
 
 # --------------------------------------------------------------------------------------------
-# Inference: one thread owning the model, fed whole tracks' patches
+# Inference: threads sharing the model (eval-mode forward passes do not change it), fed whole tracks
 
 
 def _concat(outs: list[SegmentOutputs]) -> SegmentOutputs:
