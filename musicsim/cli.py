@@ -181,7 +181,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def work() -> None:
         try:
-            result["sync"] = lib.sync_folder(args.folder)
+            result["sync"] = lib.sync_folder(args.folder, cancel=cancel)
+            if result["sync"].cancelled:
+                return
             err.write(f"Catalogued {args.folder}: {result['sync'].added} new, {result['sync'].changed} changed, "
                       f"{result['sync'].removed} removed, {result['sync'].unchanged} unchanged, "
                       f"{result['sync'].skipped} skipped.\n")
@@ -223,6 +225,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if exc is not None:
         raise exc
     analysis = result.get("analysis")
+    synced = result.get("sync")
+    if synced is not None and synced.cancelled:
+        err.write(f"Interrupted while cataloguing: the {synced.added + synced.changed} files catalogued so far are "
+                  f"kept. Run `musicsim scan {args.folder}` again to resume.\n")
+        return EXIT_INTERRUPTED
     if cancel.is_set():
         done = analysis.analysed + analysis.failed if analysis else 0
         err.write(f"Interrupted: the {done} tracks analysed in this run are kept. "

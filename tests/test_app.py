@@ -274,6 +274,28 @@ def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot,
         relaunched.close()
 
 
+def test_pause_during_the_first_folder_read_stops_it_and_resume_finishes_it(qtbot, open_window, tmp_path,
+                                                                             write_song, library, monkeypatch):
+    import musicsim.library.library as library_module
+
+    music = _many_songs(tmp_path / "many", write_song, 30)
+    real_read_tags = library_module.read_tags
+    monkeypatch.setattr(library_module, "SYNC_BATCH", 1)
+    monkeypatch.setattr(library_module, "read_tags", lambda path: time.sleep(0.1) or real_read_tags(path))  # a slow disk
+    window = open_window(music, workers=0)
+    qtbot.waitUntil(lambda: window.model.rowCount() >= 2, timeout=10_000)
+    window.toggle_pause()  # while tags are still being read
+    wait_idle(qtbot, window)
+    status = library.status()
+    assert 2 <= status.tracks < 30 and status.analysed == 0, status  # cut short; what was read stays
+    assert window.model.rowCount() == status.tracks and "paused" in window.status_label.text()
+
+    monkeypatch.setattr(library_module, "read_tags", real_read_tags)
+    window.toggle_pause()  # Resume: the folder read carries on, then analysis
+    wait_idle(qtbot, window)
+    assert library.status().tracks == 30 and window.model.counts()["analysed"] == 30
+
+
 def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path, write_song, library,
                                                    monkeypatch):
     music = _many_songs(tmp_path / "many", write_song, N_MANY)

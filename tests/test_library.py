@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -226,3 +227,30 @@ def test_gtzan_clips_genres_and_neighbours(gtzan: Path, model_file: Path, data_d
                    for t in tracks)
         found = lib.similar("blues.00000", n=3, max_per_artist=None)
         assert 1 <= len(found) <= 3 and all("blues.00000" not in s.track.path for s in found)
+
+
+def test_cancelled_sync_keeps_what_it_catalogued_and_drops_nothing(copy_music, model_file: Path, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import musicsim.library.library as library_module
+
+    music = copy_music()
+    monkeypatch.setattr(library_module, "SYNC_BATCH", 2)
+    cancel = threading.Event()
+    seen = []
+    with Library(data_dir, model_file, device="cpu") as lib:
+        report = lib.sync_folder(music, on_track=lambda t: seen.append(t) or cancel.set(), cancel=cancel)
+        assert report.cancelled and report.added == 2 and len(seen) == 2  # stopped after the first batch
+        assert sorted(t.id for t in lib.tracks()) == sorted(t.id for t in seen)  # and those stay
+
+        synced, analysed = lib.scan(music, cancel=threading.Event(), workers=1)  # the next scan finishes it
+        assert not synced.cancelled and (synced.added, synced.unchanged) == (4, 2) and analysed.analysed == 6
+
+        cancel.clear()
+        first = min(music.rglob("*.*"))
+        first.unlink()  # gone, but a cut-short walk cannot know that
+        cancel.set()
+        report = lib.sync_folder(music, cancel=cancel)
+        assert report.cancelled and (report.added, report.removed) == (0, 0) and lib.status().tracks == 6
+        synced, analysed = lib.scan(music, cancel=cancel)  # a cancelled scan analyses nothing
+        assert synced.cancelled and analysed.cancelled and analysed.analysed == 0
+        assert lib.sync_folder(music).removed == 1 and lib.status().tracks == 5

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.last_report: AnalysisReport | None = None
         self._queued: Job | None = None
         self._paused = False
+        self._sync_incomplete = False  # the last folder sync was cut short (Pause): Resume syncs again
         self._seed_id: int | None = None
         self._similar_seq = 0
         self._queue_pos: int | None = None  # playlist row playing; -1: the seed itself
@@ -407,7 +408,7 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
         elif self._paused:
             self._paused = False
-            self.start_job(Job(folder=None))
+            self.start_job(Job(folder=self.folder if self._sync_incomplete else None))
         self._update_actions()
 
     @Slot()
@@ -458,6 +459,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_synced(self, report: SyncReport) -> None:
+        self._sync_incomplete = report.cancelled
+        if report.cancelled:
+            return
         parts = [f"{report.added:,} new", f"{report.changed:,} changed", f"{report.removed:,} removed"]
         if report.skipped:
             parts.append(f"{report.skipped:,} skipped")

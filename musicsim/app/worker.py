@@ -98,9 +98,10 @@ class AnalysisWorker(QThread):
                 batch.clear()
                 last = now
 
-        report = self.library.sync_folder(folder, on_track=on_track)
+        report = self.library.sync_folder(folder, on_track=on_track, cancel=self.cancel_event)
         self._report(batch)
-        self._emit_snapshot()  # authoritative: includes removals
+        if not report.cancelled:
+            self._emit_snapshot()  # authoritative: includes removals
         self.synced.emit(report)
 
     def _analyse(self) -> None:

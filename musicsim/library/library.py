@@ -83,15 +83,18 @@ class Library:
         return describe_device(pick_device(self.device_preference))
 
     # -- catalogue -------------------------------------------------------------------------
-    def sync_folder(self, folder: PathLike,
-                    on_track: Callable[[Track], None] | None = None) -> SyncReport:
+    def sync_folder(self, folder: PathLike, on_track: Callable[[Track], None] | None = None,
+                    cancel: threading.Event | None = None) -> SyncReport:
         """Catalogue ``folder`` from tags only (fast, no decoding): add new, refresh changed, drop vanished.
 
-        ``on_track`` is called with each new or changed track once it is in the catalogue.
+        ``on_track`` is called with each new or changed track once it is in the catalogue. Setting
+        ``cancel`` stops the walk within a file's tag read: what was catalogued stays, nothing is
+        dropped (the walk was incomplete) and the report says ``cancelled``.
         Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
         """
         root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
         cat = self.catalogue
+        stop = cancel.is_set if cancel is not None else (lambda: False)
         known = cat.known_under(root)
         report = SyncReport()
         seen: set[str] = set()
@@ -100,7 +103,12 @@ class Library:
         touched: list[int] = []
 
         def flush() -> None:
-            tagged = [(found, old, read_tags(found.path)) for found, old in todo]  # outside the write lock
+            tagged = []
+            for found, old in todo:  # outside the write lock
+                if stop():
+                    break
+                tagged.append((found, old, read_tags(found.path)))
+            todo.clear()
             ids = []
             with cat.transaction() as conn:
                 for found, old, tags in tagged:
@@ -109,13 +117,16 @@ class Library:
                     else:
                         cat.mark_changed(conn, old, found, tags)
                         ids.append(old)
-            touched.extend(i for (_, old), i in zip(todo, ids) if old is not None)
-            todo.clear()
+            report.added += sum(old is None for _, old, _ in tagged)
+            report.changed += sum(old is not None for _, old, _ in tagged)
+            touched.extend(old for _, old, _ in tagged if old is not None)
             if on_track is not None:
                 for track in cat.tracks(ids):
                     on_track(track)
 
         for item in walk_audio(root):
+            if stop():
+                break
             if isinstance(item, Skipped):
                 skipped.append(item)
                 continue
@@ -124,24 +135,23 @@ class Library:
             if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
                 report.unchanged += 1
                 continue
-            if old is None:
-                report.added += 1
-            else:
-                report.changed += 1
             todo.append((item, None if old is None else old.id))
             if len(todo) >= SYNC_BATCH:
                 flush()
         if todo:
             flush()
-        # Folders that could not be opened keep their tracks: their files are unreachable, not gone.
-        blocked = tuple(s.path + os.sep for s in skipped if s.reason.startswith("cannot open folder"))
-        gone = [k.id for p, k in known.items() if p not in seen and not p.startswith(blocked or ("\0",))]
-        with cat.transaction() as conn:
-            if gone:
-                cat.remove(conn, gone)
-            cat.replace_skipped(conn, root, skipped)
+        report.cancelled = stop()
+        gone: list[int] = []
+        if not report.cancelled:  # a cut-short walk has not seen every file: nothing is gone
+            # Folders that could not be opened keep their tracks: their files are unreachable, not gone.
+            blocked = tuple(s.path + os.sep for s in skipped if s.reason.startswith("cannot open folder"))
+            gone = [k.id for p, k in known.items() if p not in seen and not p.startswith(blocked or ("\0",))]
+            with cat.transaction() as conn:
+                if gone:
+                    cat.remove(conn, gone)
+                cat.replace_skipped(conn, root, skipped)
+            report.skipped = len(skipped)
         report.removed = len(gone)
-        report.skipped = len(skipped)
         if gone or touched:
             with self._index_lock:
                 if self._index is not None:  # else the saved index catches up when next opened
@@ -267,7 +277,7 @@ class Library:
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending``."""
-        synced = self.sync_folder(folder)
+        synced = self.sync_folder(folder, cancel=cancel)
         if cancel is not None and cancel.is_set():
             return synced, AnalysisReport(cancelled=True)
         return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers)

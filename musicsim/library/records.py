@@ -69,6 +69,7 @@ class SyncReport:
     removed: int = 0
     unchanged: int = 0
     skipped: int = 0  # not audio / unreadable entries, recorded as problems
+    cancelled: bool = False  # stopped before the whole folder was seen (nothing was removed)
 
 
 @dataclass
