@@ -1,6 +1,6 @@
 """How many windows per track: pooled embedding from N windows vs from all windows, on real audio.
 
-    nice .venv/bin/python benchmarks/bench_segments.py [--model FILE] [--clips-per-genre 6] [--songs 12]
+    nice .venv/bin/python -m benchmarks.bench_segments [--model FILE] [--clips-per-genre 6] [--songs 12]
 
 For each track every consecutive window is run through the model once. For N = 1..max the
 windows nearest to ``window_starts(duration, window, N)`` are pooled, and compared with the
