@@ -50,3 +50,22 @@ def test_inconsistent_config_is_refused() -> None:
         TwoStreamResCNN(NetworkConfig(backend_units=0))
     with pytest.raises(ValueError, match="unknown embedding"):
         TwoStreamResCNN(NetworkConfig(embedding="mean"))
+
+
+def test_inference_pooling_shortcut_equals_pooling_after_batch_norm() -> None:
+    """Eval mode pools over frequency before ReLU/batch norm; it must equal the training-mode order."""
+    torch.manual_seed(1)
+    net = TwoStreamResCNN(NetworkConfig())
+    with torch.no_grad():
+        for block in (*net.spectral, *net.temporal):  # include negative scales (decreasing maps)
+            block.bn.weight.copy_(torch.randn_like(block.bn.weight))
+            block.bn.bias.copy_(torch.randn_like(block.bn.bias))
+            block.bn.running_mean.copy_(torch.randn_like(block.bn.running_mean) * 0.1)
+            block.bn.running_var.copy_(torch.rand_like(block.bn.running_var) + 0.5)
+    net.eval()
+    x = torch.randn(2, 1, 187, 96)
+    for block in (*net.spectral, *net.temporal):
+        assert (block.bn.weight < 0).any()
+        padded = torch.nn.functional.pad(x, (0, 0, *block.time_pad))
+        reference = block.bn(torch.relu(block.conv(padded))).amax(dim=3)
+        torch.testing.assert_close(block(x), reference, rtol=1e-5, atol=1e-5)
