@@ -188,7 +188,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       f"{result['sync'].removed} removed, {result['sync'].unchanged} unchanged, "
                       f"{result['sync'].skipped} skipped.\n")
             if not cancel.is_set():
-                result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers)
+                result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers,
+                                                         root=args.folder)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             result["error"] = exc
         finally:

@@ -476,3 +476,14 @@ def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, 
     window.dropEvent(drop)
     wait_idle(qtbot, window)
     assert window.model.rowCount() == 6 and settings.folder == str(first)
+
+
+def test_analysis_keeps_to_the_open_folder(qtbot, open_window, copy_music, tmp_path, write_song, library):
+    library.sync_folder(copy_music())  # an earlier folder, catalogued but never analysed
+    other = tmp_path / "other"
+    for i in range(3):
+        write_song(other / f"o{i}.flac", seed=400 + i, seconds=4.0, title=f"Other {i}", artist="Omega", album="O")
+    window = open_window(other)
+    wait_idle(qtbot, window)
+    assert window.last_report.analysed == 3 and window.model.counts()["analysed"] == 3
+    assert library.status().pending == 6  # the earlier folder's songs wait until it is opened again

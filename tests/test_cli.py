@@ -85,6 +85,21 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
     assert code == 0 and json.loads(out) == []
 
 
+def test_scan_analyses_only_its_folder(copy_music, model_file: Path, data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    music = copy_music()
+    other = tmp_path / "other"
+    shutil.copytree(music / "Alpha Band", other)
+    common = ["--data-dir", str(data_dir), "--model", str(model_file), "--device", "cpu"]
+    with Library(data_dir, model_file) as lib:
+        lib.sync_folder(music)  # catalogued earlier, not analysed
+    code, _, err = run("scan", str(other), "--workers", "1", *common)
+    assert code == 0 and "2 new" in err and "Analysed 2 tracks, 0 failed" in err
+    code, out, _ = run("status", "--json", *common)
+    assert (json.loads(out)["analysed"], json.loads(out)["pending"]) == (2, 6)
+
+
 def test_errors_are_one_line_without_traceback(copy_music, data_dir: Path, tmp_path: Path) -> None:
     music = copy_music()
     common = ["--data-dir", str(data_dir)]

@@ -254,3 +254,21 @@ def test_cancelled_sync_keeps_what_it_catalogued_and_drops_nothing(copy_music, m
         synced, analysed = lib.scan(music, cancel=cancel)  # a cancelled scan analyses nothing
         assert synced.cancelled and analysed.cancelled and analysed.analysed == 0
         assert lib.sync_folder(music).removed == 1 and lib.status().tracks == 5
+
+
+def test_scan_and_analyse_pending_keep_to_a_root_folder(copy_music, model_file: Path, data_dir: Path, tmp_path: Path,
+                                                       analysed_jobs: list[list[str]]) -> None:
+    music = copy_music()
+    other, sibling = tmp_path / "other", tmp_path / "other2"  # a sibling whose name starts like the folder's
+    shutil.copytree(music / "Alpha Band", other)
+    shutil.copytree(music / "Beta", sibling)
+    with Library(data_dir, model_file, device="cpu") as lib:
+        lib.sync_folder(music)
+        lib.sync_folder(sibling)
+        synced, report = lib.scan(other, workers=1)  # the catalogue holds three folders; only this one is analysed
+        assert synced.added == 2 and report.analysed == 2 and analysed_jobs == [sorted(os.listdir(other))]
+        assert lib.status().pending == 6 + len(os.listdir(sibling))
+        report = lib.analyse_pending(workers=1, root=str(sibling) + os.sep)
+        assert report.analysed == len(os.listdir(sibling)) and analysed_jobs[-1] == sorted(os.listdir(sibling))
+        assert lib.analyse_pending(workers=1).analysed == 6  # no root: every pending track
+        assert lib.status().pending == 0

@@ -131,7 +131,7 @@ class AnalysisWorker(QThread):
         helper.start()
         try:
             report: AnalysisReport = self.library.analyse_pending(
-                progress=on_progress, cancel=self.cancel_event, workers=self.workers)
+                progress=on_progress, cancel=self.cancel_event, workers=self.workers, root=self.scope)
         finally:
             done.set()
             helper.join()

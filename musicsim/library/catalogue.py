@@ -278,11 +278,13 @@ class Catalogue:
             self._models[version] = ModelInfo(version, json.loads(row[0]), json.loads(row[1]), int(row[2]))
         return self._models[version]
 
-    def pending_jobs(self, model_version: str) -> list[tuple[int, str]]:
-        """``(id, path)`` of tracks never analysed, changed, or analysed by another model version."""
+    def pending_jobs(self, model_version: str, root: str | None = None) -> list[tuple[int, str]]:
+        """``(id, path)`` of tracks never analysed, changed, or analysed by another model version
+        (only those inside folder ``root`` when given)."""
+        inside, bounds = ("AND path >= ? AND path < ? ", under(root)) if root is not None else ("", ())
         rows = self.conn().execute(
-            "SELECT id, path FROM tracks WHERE status = 'pending' "
-            "OR (status = 'analysed' AND model_version IS NOT ?) ORDER BY id", (model_version,))
+            "SELECT id, path FROM tracks WHERE (status = 'pending' OR (status = 'analysed' AND model_version IS NOT ?)) "
+            f"{inside}ORDER BY id", (model_version, *bounds))
         return [(int(i), p) for i, p in rows]
 
     def write_results(self, model_version: str, rows: Sequence[AnalysisRow]) -> int:

@@ -41,6 +41,10 @@ SYNC_BATCH = 200  # files catalogued per transaction
 INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the catalogue anyway if stale
 
 
+def _absolute(folder: PathLike) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(folder)))
+
+
 class Library:
     """A music library stored in ``data_dir`` (catalogue.sqlite3 + the hnswlib index)."""
 
@@ -92,7 +96,7 @@ class Library:
         dropped (the walk was incomplete) and the report says ``cancelled``.
         Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
         """
-        root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
+        root = _absolute(folder)
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)
         known = cat.known_under(root)
@@ -159,8 +163,10 @@ class Library:
         return report
 
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
-                        cancel: threading.Event | None = None, workers: int | None = None) -> AnalysisReport:
-        """Analyse every pending track (new, changed, or analysed by another model version).
+                        cancel: threading.Event | None = None, workers: int | None = None,
+                        root: PathLike | None = None) -> AnalysisReport:
+        """Analyse every pending track (new, changed, or analysed by another model version); with ``root``,
+        only those inside that folder (the catalogue may also hold other folders' tracks).
 
         Each batch of results is stored in one transaction, so an interrupted run keeps every
         finished track. ``progress`` is called at least once a second while work is being done.
@@ -171,7 +177,7 @@ class Library:
 
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
-        jobs = cat.pending_jobs(model.version)
+        jobs = cat.pending_jobs(model.version, None if root is None else _absolute(root))
         report = AnalysisReport()
         if not jobs:
             return report
@@ -276,11 +282,11 @@ class Library:
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
-        """``sync_folder`` then ``analyse_pending``."""
+        """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks."""
         synced = self.sync_folder(folder, cancel=cancel)
         if cancel is not None and cancel.is_set():
             return synced, AnalysisReport(cancelled=True)
-        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers)
+        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
 
     # -- queries ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
