@@ -156,7 +156,7 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
                  if st.get("scratch_folds") else "") + "."]
     lines.append("")
     lines += ["## Clip-level classification (out-of-fold)", "",
-              "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds |", "|---|---|---|---|---|"]
+              "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds this run (cached folds: ~0) |", "|---|---|---|---|---|"]
     for name, m in methods.items():
         partial = f" (folds 1-{m['folds_run']} of {cv['folds']}: {m['n']} clips)" if m["folds_run"] < cv["folds"] else ""
         lines.append(f"| {TITLES[name]}{partial} | {_pct(m['accuracy'])} | {_pct(m['balanced_accuracy'])} | "
@@ -205,7 +205,7 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
                   "sides; its numbers are segment-level and optimistic. The MFCC baseline describes whole clips "
                   "and has no segment number."]
     t = result["timing"]
-    lines += ["", "## Timing", "", f"Features (decode, patches, pretrained trunk; cached): {t['features_seconds']:.0f} s. "
+    lines += ["", "## Timing", "", f"Features (decode, patches, pretrained trunk; read from the cache when already computed): {t['features_seconds']:.0f} s. "
               f"Whole evaluation: {t['total_seconds']:.0f} s.", ""]
     return "\n".join(lines)
 
