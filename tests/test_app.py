@@ -251,7 +251,10 @@ def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot,
     # Resume, then quit while it runs: closing stops the worker (it finishes only the songs in flight).
     qtbot.mouseClick(pause_button, Qt.MouseButton.LeftButton)
     assert window.worker is not None and window.pause_action.text() == "Pause"
-    window.worker.device_known.connect(lambda _device: window.close())  # analysis is starting
+    # Quit from the GUI thread as soon as the resumed worker runs (a lambda connected to a worker signal
+    # would run in the worker's thread, and could miss a signal emitted before it was connected).
+    qtbot.waitUntil(lambda: window.worker is not None and window.worker.isRunning(), timeout=10_000)
+    window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=ANALYSIS_TIMEOUT_MS)
     assert window.worker is None
     check = Library(data_dir=data_dir, model_path=model_file)
