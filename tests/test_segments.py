@@ -56,3 +56,23 @@ def test_sub_second_clip_and_silence_give_finite_patches(tmp_path: Path) -> None
     sf.write(silent, np.zeros(10 * 16000), 16000)
     s = track_patches(silent, MUSICNN)
     assert np.isfinite(s).all() and np.all(s == 0.0)
+
+
+def test_each_patch_is_the_whole_tracks_spectrogram_at_its_window(tmp_path: Path) -> None:
+    """Windows carry n_fft/2 of context: a patch equals the frames of the whole track's spectrogram there."""
+    from musicsim.features import log_mel
+
+    cfg = MUSICNN
+    rng = np.random.default_rng(3)
+    t = np.arange(20 * cfg.sample_rate) / cfg.sample_rate
+    y = (0.3 * np.sin(2 * np.pi * (220 + 40 * t) * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    path = tmp_path / "song.wav"
+    sf.write(path, y, cfg.sample_rate, subtype="FLOAT")
+    patches = track_patches(path, cfg, 4)
+    starts = window_starts(t.size / cfg.sample_rate, cfg.window_samples / cfg.sample_rate, 4)
+    assert starts is not None and patches.shape == (4, cfg.frames, cfg.n_mels)
+    for patch, start in zip(patches, starts):
+        offset = int(round(start * cfg.sample_rate))
+        # The uncentred spectrogram of the window with context = the whole track's centred frames there.
+        reference = log_mel(y[offset : offset + cfg.window_samples], cfg, center=False)
+        np.testing.assert_allclose(patch, reference, atol=1e-5)

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from musicsim.audio.decode import load_windows
-from musicsim.features import FeatureConfig, segment_patch
+from musicsim.features import FeatureConfig, context_patch
 
 DEFAULT_SEGMENTS = 8
 
@@ -42,8 +42,10 @@ def track_patches(path: str | os.PathLike[str], cfg: FeatureConfig,
                   n_segments: int = DEFAULT_SEGMENTS) -> np.ndarray:
     """Log-mel patches ``(k, cfg.frames, cfg.n_mels)``, ``1 <= k <= n_segments``, for one file.
 
-    Decodes only the chosen windows; raises :class:`musicsim.audio.decode.DecodeError`.
+    Each window carries ``n_fft // 2`` samples of context on each side (``cfg.window_samples``), so
+    its patch equals the same frames of the whole track's spectrogram, as the model was trained and its
+    genre head fitted (no zero-padded edge frames). Decodes only the chosen windows; raises :class:`musicsim.audio.decode.DecodeError`.
     """
-    windows = load_windows(path, cfg.sample_rate, cfg.segment_samples,
+    windows = load_windows(path, cfg.sample_rate, cfg.window_samples,
                            lambda duration, window: window_starts(duration, window, n_segments))
-    return np.stack([segment_patch(w, cfg) for w in windows])
+    return np.stack([context_patch(w, cfg) for w in windows])
