@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from musicsim.features import DONG_2018
 from musicsim.genres import GENRES
 from musicsim.model.checkpoint import load_checkpoint, save_checkpoint
 from musicsim.model.inference import LoadedModel
-from musicsim.model.network import NetworkConfig
+from musicsim.model.network import NetworkConfig, TwoStreamResCNN
 from musicsim.training.baseline import mfcc, mfcc_statistics
 from musicsim.training.data import FeatureCache, list_clips, load_all, load_splits, split_indices
 from musicsim.training.head import clip_probabilities, fit_head, trunk_outputs, with_head
@@ -113,6 +114,8 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_checkpoint(tmp_path: Pat
                            log=lambda _m: None)
     losses = [row["train_loss"] for row in result.history]
     assert len(losses) == 2 and losses[1] < losses[0]
+    assert losses[1] < np.log(10) / 2  # well under chance over 10 outputs (the unclipped net once sat at 19-29)
+    assert all(row["grad_norm"] > 0 for row in result.history)
     path = save_checkpoint(scratch_checkpoint(result, GENRES), tmp_path / "scratch.pt")
     ckpt = load_checkpoint(path, weights_only=True)
     assert ckpt.features == DONG_2018 and ckpt.network == SMALL_NET and ckpt.genres == list(GENRES)
@@ -121,3 +124,26 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_checkpoint(tmp_path: Pat
     np.testing.assert_allclose(probs, expected, atol=1e-5)
     assert embs.shape == (len(ids), SMALL_NET.midend_channels)
     assert probs.shape == (sum(len(a) for a in x), len(GENRES))
+
+
+def test_gradient_clipping_bounds_each_sgd_step(gtzan: Path, tmp_path: Path) -> None:
+    """Plain SGD, one step: the update is at most lr x clip; unclipped, the same batch moves it further."""
+    cache = FeatureCache(tmp_path / "cache")
+    clips = [c for c in list_clips(gtzan, genres=("blues", "reggae")) if int(c.name[-5:]) < 1]
+    x = [cache.patches(c, DONG_2018)[:2] for c in clips]
+    y = np.array([c.label for c in clips])
+    torch.manual_seed(0)
+    start = torch.cat([p.detach().flatten() for p in TwoStreamResCNN(SMALL_NET).parameters()])
+
+    def step_size(clip: float | None) -> tuple[float, float]:
+        settings = TrainSettings(lr=0.009, momentum=0.0, grad_clip=clip, max_epochs=1, batch_size=4, seed=0)
+        result = train_scratch(x, y, [], np.array([], dtype=np.int64), settings, network_cfg=SMALL_NET,
+                               log=lambda _m: None)
+        end = torch.cat([p.detach().flatten() for p in result.network.parameters()])
+        return float(torch.linalg.vector_norm(end - start)), result.history[0]["grad_norm"]
+
+    clipped, norm = step_size(0.1)
+    unclipped, same_norm = step_size(None)
+    assert norm > 0.1 and same_norm == pytest.approx(norm, rel=1e-4)  # the clip was active on this batch
+    assert clipped == pytest.approx(0.009 * 0.1, rel=1e-3)
+    assert unclipped == pytest.approx(0.009 * norm, rel=1e-3) and unclipped > 5 * clipped

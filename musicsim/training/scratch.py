@@ -1,10 +1,19 @@
 """From-scratch reproduction: the two-stream ResCNN trained on GTZAN alone with Dong's preprocessing.
 
-Optimiser: SGD with Nesterov momentum 0.9 at the paper's learning rate 0.009. That rate is an
-SGD-sized step (Adam's usual rate is 0.001; at 0.009 Adam is unstable on this network), so plain
-momentum SGD is the reading of the paper that makes its number meaningful. Early stopping watches
-the validation loss with patience 10 and keeps the best epoch's weights. Class imbalance is handled
-with class-weighted cross-entropy (weights inversely proportional to each genre's training clips).
+Optimiser: SGD with Nesterov momentum 0.9 at the paper's learning rate 0.009, with the gradient's
+global L2 norm clipped to 1. That rate is an SGD-sized step (Adam's usual rate is 0.001; at 0.009
+Adam is unstable on this network), so momentum SGD is the reading of the paper that makes its
+number meaningful. Early stopping watches the validation loss with patience 10 and keeps the best
+epoch's weights. Class imbalance is handled with class-weighted cross-entropy (weights inversely
+proportional to each genre's training clips).
+
+Why the clipping: without it this net diverges at lr 0.009. Measured on 4 GTZAN clips per genre,
+3 segments each, batch 16: the first gradient's norm is ~25 (the genre head is a 1x1 convolution
+on the unnormalised, densely concatenated mid-end map), so the first steps throw the genre logits
+to |z| > 100 and the training loss to 11-50 (chance is ln 10 = 2.3). The class weights are not the
+cause: the same blow-up happens with an unweighted loss. With the norm clipped to 1 the step is at most 0.009 in parameter
+space, the logits stay within |z| < 7 and the loss falls below chance within the first epoch, with
+momentum 0.9 a little faster than plain SGD. ``grad_clip=None`` restores the unclipped optimiser.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ class TrainSettings:
     lr: float = 0.009
     momentum: float = 0.9
     weight_decay: float = 0.0
+    grad_clip: float | None = 1.0  # max global L2 norm of the gradient per step; None: no clipping
     batch_size: int = 32
     max_epochs: int = 200
     patience: int = 10
@@ -45,7 +55,7 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     network: TwoStreamResCNN  # the best validation epoch's weights, in eval mode
-    history: list[dict] = field(default_factory=list)  # per epoch: train_loss, val_loss, val_accuracy, seconds
+    history: list[dict] = field(default_factory=list)  # per epoch: train_loss, grad_norm, val_loss, val_accuracy, seconds
     best_epoch: int = 0
     stopped: str = ""  # why training ended
 
@@ -128,22 +138,25 @@ def train_scratch(train_x: Sequence[np.ndarray], train_y: np.ndarray, val_x: Seq
     for epoch in range(1, settings.max_epochs + 1):
         t0 = time.monotonic()
         network.train()
-        total, count = 0.0, 0
+        total, count, norms = 0.0, 0, []
         for xb, clips in _batches(train_x, _epoch_pairs(train_x, settings.segments_per_clip, rng), settings.batch_size):
             if len(clips) < 2:
                 continue  # batch norm needs two samples
             loss = F.cross_entropy(network(xb).genre_logits, torch.from_numpy(train_y[clips]), weight=weights)
             optimiser.zero_grad()
             loss.backward()
+            norms.append(float(torch.nn.utils.clip_grad_norm_(
+                network.parameters(), settings.grad_clip if settings.grad_clip else float("inf"))))
             optimiser.step()
             total += loss.item() * len(clips)
             count += len(clips)
-        row = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        row = {"epoch": epoch, "train_loss": total / max(count, 1),
+               "grad_norm": float(np.median(norms)) if norms else 0.0}  # before clipping
         if len(val_x):
             row["val_loss"], row["val_accuracy"] = _validate(network, val_x, val_y, weights, 64)
         row["seconds"] = round(time.monotonic() - t0, 2)
         result.history.append(row)
-        log("epoch {epoch}: train loss {train_loss:.4f}".format(**row)
+        log("epoch {epoch}: train loss {train_loss:.4f} (median gradient norm {grad_norm:.1f})".format(**row)
             + (" val loss {val_loss:.4f} val acc {val_accuracy:.3f}".format(**row) if "val_loss" in row else "")
             + f" ({row['seconds']:.0f} s)")
         monitored = row.get("val_loss", row["train_loss"])
