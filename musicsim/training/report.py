@@ -143,7 +143,9 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
               "- Shipped model and MFCC baseline: class-balanced logistic regression; C chosen by "
               "3-fold (grouped by clip) cross-validation inside each training fold, on clip balanced accuracy."]
     if "scratch" in methods:
-        lines += [f"- From scratch: SGD (Nesterov momentum {sc['momentum']}), learning rate {sc['lr']}, batch "
+        lines += [f"- From scratch: SGD (Nesterov momentum {sc['momentum']}"
+              + (f", gradient norm clipped to {sc['grad_clip']}" if sc.get("grad_clip") else "")
+              + f"), learning rate {sc['lr']}, batch "
               f"{sc['batch_size']}, class-weighted cross-entropy, early stopping on validation loss with patience "
               f"{sc['patience']} ({_pct(st['scratch_val_fraction'])} of each training fold held out), at most "
               f"{sc['max_epochs']} epochs"
@@ -172,9 +174,13 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
         if key.startswith("confusion") or key == "per_genre":
             lines.append(f"![{key}]({fig})")
     if "scratch" in methods:
-        lines += ["", "### From-scratch training runs", "", "| fold | epochs | best epoch | stopped |", "|---|---|---|---|"]
+        lines += ["", "### From-scratch training runs", "", "Losses per epoch (chance: ln 10 = 2.30).", "",
+                  "| fold | epochs | best epoch | stopped | train loss | validation loss |", "|---|---|---|---|---|---|"]
         for i, rec in enumerate(methods["scratch"]["folds"], start=1):
-            lines.append(f"| {i} | {rec['epochs']} | {rec['best_epoch']} | {rec['stopped']} |")
+            curve = {key: " → ".join(f"{h[key]:.2f}" for h in rec.get("history", []) if key in h)
+                     for key in ("train_loss", "val_loss")}
+            lines.append(f"| {i} | {rec['epochs']} | {rec['best_epoch']} | {rec['stopped']} | "
+                         f"{curve['train_loss'] or '–'} | {curve['val_loss'] or '–'} |")
     pk = cv["precision_at_k"]
     lines += ["", f"## Genre precision@{pk['k']} of cosine neighbours (query excluded)", "",
               f"Chance (random neighbours): {_pct(pk['chance'])}. 'Balanced' averages per-genre means. "
