@@ -11,8 +11,8 @@ Why the clipping: without it this net diverges at lr 0.009. Measured on 4 GTZAN 
 3 segments each, batch 16: the first gradient's norm is ~25 (the genre head is a 1x1 convolution
 on the unnormalised, densely concatenated mid-end map), so the first steps throw the genre logits
 to |z| > 100 and the training loss to 11-50 (chance is ln 10 = 2.3). The class weights are not the
-cause: the same blow-up happens with an unweighted loss. With the norm clipped to 1 the step is at most 0.009 in parameter
-space, the logits stay within |z| < 7 and the step losses reach chance by the end of the first
+cause: the same blow-up happens with an unweighted loss. With the norm clipped to 1 (each gradient
+the optimiser sees has norm <= 1, a plain-SGD step moves the weights <= 0.009), the logits stay within |z| < 7 and the step losses reach chance by the end of the first
 epoch (epoch means 2.65 → 2.10 on 2 clips per genre; in the 5-fold evaluation 2.7 → 2.0-2.3 in 2-3
 epochs, docs/evaluation/README.md), with momentum 0.9 a little faster than plain SGD (epoch-1 mean
 2.50 vs 2.67). ``grad_clip=None`` restores the unclipped optimiser.
