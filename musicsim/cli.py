@@ -245,11 +245,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    lib = _library(args)
-    try:
+    with _library(args) as lib:
         st = lib.status()
-    finally:
-        lib.close()
     if args.json:
         _print_json(st.to_json(), out)
         return 0
@@ -263,11 +260,8 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_genres(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    lib = _library(args)
-    try:
+    with _library(args) as lib:
         tracks = [t for t in lib.tracks() if t.genre is not None]
-    finally:
-        lib.close()
     if args.json:
         _print_json([{"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "genre": t.genre,
                       "confidence": round(float(t.confidence), 6), "tags": [[n, p] for n, p in t.tags]}
@@ -289,11 +283,8 @@ def _similar(args: argparse.Namespace, lib):
 
 
 def cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    lib = _library(args)
-    try:
+    with _library(args) as lib:
         seed, found = _similar(args, lib)
-    finally:
-        lib.close()
     if args.json:
         _print_json([s.to_json() for s in found], out)
         return 0
@@ -304,23 +295,17 @@ def cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    lib = _library(args)
-    try:
+    with _library(args) as lib:
         seed, found = _similar(args, lib)
         tracks = ([seed] if args.include_seed else []) + [s.track for s in found]
         path = lib.export_m3u8(tracks, args.out)
-    finally:
-        lib.close()
     err.write(f"Wrote {len(tracks)} tracks like {_track_line(seed)} to {path}\n")
     return 0
 
 
 def cmd_problems(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    lib = _library(args)
-    try:
+    with _library(args) as lib:
         problems = lib.problems()
-    finally:
-        lib.close()
     if args.json:
         _print_json([p.to_json() for p in problems], out)
         return 0
