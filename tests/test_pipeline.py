@@ -112,4 +112,8 @@ def test_cancel_stops_promptly_and_pulls_jobs_lazily(songs: list[Path], model: L
     assert time.monotonic() - start < 30
     assert len(delivered) >= 4 and not after_cancel
     assert all(r.result is not None for r in delivered)
-    assert pulled < 40  # bounded: jobs are pulled as workers free up, not all at once
+    # Bounded: jobs are pulled as workers free up, not all at once. How many finished before the cancel
+    # took effect depends on the machine's speed; what was pulled but never delivered is the in-flight
+    # work (a running file + PREFETCH per worker, a few tracks waiting for inference), seen here at 8-10.
+    assert pulled - len(delivered) <= 20, (pulled, len(delivered))
+    assert pulled < 200
