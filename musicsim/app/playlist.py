@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QStackedLayout, QTableView,
@@ -13,13 +13,12 @@ from PySide6.QtWidgets import (
 
 from musicsim.app.formatting import format_duration
 from musicsim.app.palette import genre_icon
+from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.app.track_model import TRACK_ID_ROLE, display_title
 from musicsim.library.records import SimilarTrack, Track
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class PlaylistModel(QAbstractTableModel):
+class PlaylistModel(ColumnsTableModel):
     """Similar tracks in rank order, with their similarity; one row is marked as now playing."""
 
     COLUMNS = ("#", "Title", "Artist", "Genre", "Time", "Similarity")
@@ -32,16 +31,8 @@ class PlaylistModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._items)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
+from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.library.records import Problem
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class ProblemsModel(QAbstractTableModel):
+class ProblemsModel(ColumnsTableModel):
     COLUMNS = ("File", "Reason")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._problems: list[Problem] = []
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._problems)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else 2
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._problems)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

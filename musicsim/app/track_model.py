@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
 from musicsim.app.formatting import format_duration, format_percent
 from musicsim.app.palette import genre_icon
+from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.library.records import Track
 
 TRACK_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
@@ -32,15 +33,13 @@ _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
 _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
 
-Index = QModelIndex | QPersistentModelIndex
-
 
 def display_title(track: Track) -> str:
     """The title tag, or the file name without extension when the tag is empty."""
     return track.title or Path(track.path).stem
 
 
-class TrackTableModel(QAbstractTableModel):
+class TrackTableModel(ColumnsTableModel):
     """Tracks in catalogue order; columns title, artist, album, time, genre, confidence."""
 
     COLUMNS = ("Title", "Artist", "Album", "Time", "Genre", "Confidence")
@@ -58,19 +57,14 @@ class TrackTableModel(QAbstractTableModel):
         self._italic.setItalic(True)
 
     # -- Qt model interface ----------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._tracks)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
+    def row_count(self) -> int:
+        return len(self._tracks)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self.COLUMNS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in (self.TIME, self.CONFIDENCE):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole
+                and section in (self.TIME, self.CONFIDENCE)):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return super().headerData(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         # Called for every role of every visible cell: cheap exits first (plain ints, no enum lookups).
