@@ -263,9 +263,7 @@ def cmd_genres(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _library(args) as lib:
         tracks = [t for t in lib.tracks() if t.genre is not None]
     if args.json:
-        _print_json([{"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "genre": t.genre,
-                      "confidence": round(float(t.confidence), 6), "tags": [[n, p] for n, p in t.tags]}
-                     for t in tracks], out)
+        _print_json([t.to_genre_json() for t in tracks], out)
         return 0
     if not tracks:
         err.write("No analysed tracks yet: run `musicsim scan FOLDER`.\n")

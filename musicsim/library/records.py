@@ -23,8 +23,11 @@ class Track:
     tags: list[tuple[str, float]] = field(default_factory=list)  # top extra tags (name, probability)
     error: str | None = None  # reason, when status == "failed"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_genre_json(self) -> dict[str, Any]:
+        """``musicsim genres --json`` row (docs/cli.md)."""
+        return {"path": self.path, "title": self.title, "artist": self.artist, "album": self.album,
+                "genre": self.genre, "confidence": round(float(self.confidence or 0.0), 6),
+                "tags": [[name, prob] for name, prob in self.tags]}
 
 
 @dataclass
