@@ -191,7 +191,7 @@ def test_scan_killed_midway_loses_nothing_and_resumes(slow_music: Path, model_fi
         assert report.analysed == N_SLOW - len(done)
         after = _analysed(data_dir)
         assert len(after) == N_SLOW and all(after[p] == t for p, t in done.items())
-        assert lib._open_index("test-1").count == N_SLOW  # the index is in step after the kill
+        assert lib.index.count("test-1") == N_SLOW  # the index is in step after the kill
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(slow_music: Path, model_file: Path, data_dir: Path) -> None:

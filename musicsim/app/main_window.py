@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicsim.app.empty_state import EmptyState
-from musicsim.app.formatting import format_eta
+from musicsim.formatting import format_eta
 from musicsim.app.genre_map import GenreMapWidget
 from musicsim.app.projection import pca_2d
 from musicsim.app.palette import genre_icon

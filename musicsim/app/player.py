@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
-from musicsim.app.formatting import format_duration
+from musicsim.formatting import format_duration
 from musicsim.app.track_model import display_title
 from musicsim.library.records import Track
 

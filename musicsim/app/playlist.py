@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from musicsim.app.formatting import format_duration
+from musicsim.formatting import format_duration
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.app.track_model import TRACK_ID_ROLE, display_title

@@ -10,12 +10,11 @@ proxy only filters. Rows updated during analysis keep their place until the next
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from musicsim.app.formatting import format_duration, format_percent
+from musicsim.formatting import format_duration, format_percent
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.library.records import Track
@@ -36,7 +35,7 @@ _PENDING_COLOR = QColor("#8a8a8a")
 
 def display_title(track: Track) -> str:
     """The title tag, or the file name without extension when the tag is empty."""
-    return track.title or Path(track.path).stem
+    return track.display_title
 
 
 class TrackTableModel(ColumnsTableModel):

@@ -144,6 +144,13 @@ def under(root: str) -> tuple[str, str]:
     return root + os.sep, root + chr(ord(os.sep) + 1)
 
 
+def _scope(root: str | None, column: str = "path") -> tuple[str, tuple[str, ...]]:
+    """``(" AND <column> inside root", params)`` for a folder scope; nothing for ``None`` (every folder)."""
+    if root is None:
+        return "", ()
+    return f" AND {column} >= ? AND {column} < ?", under(root)
+
+
 class Catalogue:
     """The catalogue file at ``path`` (created with the current schema if missing)."""
 
@@ -281,10 +288,10 @@ class Catalogue:
     def pending_jobs(self, model_version: str, root: str | None = None) -> list[tuple[int, str]]:
         """``(id, path)`` of tracks never analysed, changed, or analysed by another model version
         (only those inside folder ``root`` when given)."""
-        inside, bounds = ("AND path >= ? AND path < ? ", under(root)) if root is not None else ("", ())
+        inside, bounds = _scope(root)
         rows = self.conn().execute(
-            "SELECT id, path FROM tracks WHERE (status = 'pending' OR (status = 'analysed' AND model_version IS NOT ?)) "
-            f"{inside}ORDER BY id", (model_version, *bounds))
+            "SELECT id, path FROM tracks WHERE (status = 'pending' OR (status = 'analysed' AND model_version IS NOT ?))"
+            f"{inside} ORDER BY id", (model_version, *bounds))
         return [(int(i), p) for i, p in rows]
 
     def write_results(self, model_version: str, rows: Sequence[AnalysisRow]) -> int:
@@ -322,16 +329,25 @@ class Catalogue:
             "COALESCE(SUM(status = 'failed'), 0) FROM tracks", (model_version,)).fetchone()
         return int(total), int(analysed), int(total - analysed - failed), int(failed)
 
-    def embeddings(self, model_version: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, matrix)`` of every track analysed with ``model_version``."""
+    def embeddings(self, model_version: str, root: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, matrix)`` of every track analysed with ``model_version`` (inside folder ``root``)."""
+        inside, bounds = _scope(root)
         rows = self.conn().execute(
-            "SELECT id, embedding FROM tracks WHERE status = 'analysed' AND model_version = ? ORDER BY id",
-            (model_version,)).fetchall()
+            f"SELECT id, embedding FROM tracks WHERE status = 'analysed' AND model_version = ?{inside} ORDER BY id",
+            (model_version, *bounds)).fetchall()
         if not rows:
             info = self.model(model_version)
             return np.zeros(0, np.int64), np.zeros((0, info.embedding_size if info else 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         return ids, np.stack([_array(r[1]) for r in rows])
+
+    def analysed_ids(self, model_version: str, root: str | None = None) -> np.ndarray:
+        """Ids of the tracks analysed with ``model_version`` (inside folder ``root``), ascending."""
+        inside, bounds = _scope(root)
+        rows = self.conn().execute(
+            f"SELECT id FROM tracks WHERE status = 'analysed' AND model_version = ?{inside} ORDER BY id",
+            (model_version, *bounds))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def changes_since(self, model_version: str, generation: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(live ids, changed ids, their vectors)``: every track analysed with ``model_version``, and
@@ -414,13 +430,16 @@ class Catalogue:
         row = self.conn().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE path = ?", (path,)).fetchone()
         return self._tracks([row])[0] if row else None
 
-    def tracks(self, ids: Sequence[int] | None = None) -> list[Track]:
-        """Every track ordered by artist, album, track number, path; or the given ids, in that order."""
+    def tracks(self, ids: Sequence[int] | None = None, root: str | None = None) -> list[Track]:
+        """Every track (inside folder ``root``) ordered by artist, album, track number, path; or the given
+        ids, in that order."""
         conn = self.conn()
         if ids is None:
+            inside, bounds = _scope(root)
             with _gc_paused():
-                return self._tracks(conn.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks ORDER BY artist COLLATE "
-                                                 "NOCASE, album COLLATE NOCASE, track_number, path").fetchall())
+                return self._tracks(conn.execute(
+                    f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE 1{inside} ORDER BY artist COLLATE NOCASE, "
+                    "album COLLATE NOCASE, track_number, path", bounds).fetchall())
         ids = [int(i) for i in ids]
         rows = []
         for start in range(0, len(ids), 500):
@@ -447,8 +466,12 @@ class Catalogue:
                                   "status = 'analysed' DESC, id LIMIT 1", (*params, q, q, q)).fetchone()
         return None if row is None else int(row[0])
 
-    def problems(self) -> list[Problem]:
+    def problems(self, root: str | None = None) -> list[Problem]:
+        """Files that failed analysis and entries the scanner skipped (inside folder ``root``), by path."""
+        inside, bounds = _scope(root)
+        skipped_root = " OR path = ?" if root is not None else ""
         rows = self.conn().execute(
-            "SELECT path, error FROM tracks WHERE status = 'failed' UNION ALL SELECT path, reason FROM skipped "
-            "ORDER BY 1")
+            f"SELECT path, error FROM tracks WHERE status = 'failed'{inside} UNION ALL "
+            f"SELECT path, reason FROM skipped WHERE (1{inside}){skipped_root} ORDER BY 1",
+            (*bounds, *bounds, *((root.rstrip(os.sep),) if root is not None else ())))
         return [Problem(path=p, reason=r or "unknown error") for p, r in rows]

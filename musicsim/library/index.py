@@ -1,50 +1,37 @@
-"""The hnswlib cosine index over track embeddings (ids = catalogue ids).
+"""The hnswlib cosine index over track embeddings (ids = catalogue ids), and its one owner.
 
 The index is a cache of the catalogue: ``index.hnsw`` plus a JSON sidecar (dimension, model version,
-catalogue generation, element count, file size and SHA-256). Both are written atomically (temporary
-file, then rename). :func:`open_index` loads the saved index when its sidecar and checksum are right
-and catches it up with the catalogue (rows written since its generation are added, rows gone are
-deleted); a missing or corrupt index, or one of another model version, is rebuilt from the catalogue.
+catalogue generation, element count, file size and SHA-256). Both are written atomically
+(:mod:`musicsim.fileio`). :class:`IndexStore` owns the file, the lock, the in-memory index and its
+generation bookkeeping: it loads the saved index when its sidecar and checksum are right and catches it
+up with the catalogue (rows written since its generation are added, rows gone are deleted); a missing
+or corrupt index, or one of another model version, is rebuilt from the catalogue. The
+:class:`~musicsim.library.library.Library` asks the store for results and never touches an index's fields.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
-import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
+from musicsim.fileio import WriteError, atomic_output, atomic_write, sha256_file
 from musicsim.library.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 M = 16
 EF_CONSTRUCTION = 100  # recall@10 = 1.0 on 100k clustered vectors (benchmarks/bench_index.py)
 EF_SEARCH = 200  # recall@10 0.995 at 1M vectors, 0.52 ms/query (ef 100: 0.93); benchmarks/results/index.jsonl
 MIN_CAPACITY = 1024
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class VectorIndex:
@@ -98,15 +85,16 @@ class VectorIndex:
                     self._deleted.add(i)
             self.dirty = True
 
-    def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Up to ``k`` nearest ``(ids, cosine similarities)``, best first."""
+    def query(self, vector: np.ndarray, k: int,
+              allowed: Callable[[int], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``k`` nearest ``(ids, cosine similarities)``, best first; only ids ``allowed`` passes."""
         with self._lock:
             k = min(k, self.count)
             query = np.asarray(vector, dtype=np.float32)[None, :]
             while k > 0:
                 self._index.set_ef(max(2 * k, EF_SEARCH))
                 try:
-                    labels, distances = self._index.knn_query(query, k=k)
+                    labels, distances = self._index.knn_query(query, k=k, filter=allowed)
                 except RuntimeError:  # fewer than k live elements reachable (many deletions): ask for fewer
                     k //= 2
                     continue
@@ -115,20 +103,18 @@ class VectorIndex:
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write ``path`` and its sidecar atomically."""
+        """Write ``path`` and its sidecar atomically (raises :class:`~musicsim.fileio.WriteError`)."""
         with self._lock:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-            os.close(fd)
-            try:
-                self._index.save_index(tmp)
-                meta = {"format": FORMAT, "dim": self.dim, "model_version": self.model_version,
-                        "generation": self.generation, "count": self._index.get_current_count(),
-                        "deleted": sorted(self._deleted), "size": os.path.getsize(tmp), "sha256": _sha256(Path(tmp))}
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            _atomic_write_text(sidecar_path(path), json.dumps(meta))
+            meta: dict[str, object] = {}
+
+            def describe(tmp: Path) -> None:  # what was written, checked before it replaces the old file
+                meta.update(format=FORMAT, dim=self.dim, model_version=self.model_version,
+                            generation=self.generation, count=self._index.get_current_count(),
+                            deleted=sorted(self._deleted), size=tmp.stat().st_size, sha256=sha256_file(tmp))
+
+            with atomic_output(path, verify=describe) as tmp:
+                self._index.save_index(str(tmp))
+            atomic_write(sidecar_path(path), json.dumps(meta))
             self.dirty = False
             self.saved_at = time.monotonic()
 
@@ -140,10 +126,14 @@ class VectorIndex:
             meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
             ok = (meta.get("format") == FORMAT and meta.get("dim") == dim and meta.get("model_version") == model_version
                   and isinstance(meta.get("generation"), int) and meta["generation"] <= generation
-                  and os.path.getsize(path) == meta.get("size") and _sha256(path) == meta.get("sha256"))
-        except (OSError, ValueError, AttributeError):
+                  and os.path.getsize(path) == meta.get("size") and sha256_file(path) == meta.get("sha256"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("the saved index %s cannot be read (%s); it will be rebuilt", path, exc)
             return None
         if not ok:
+            log.info("the saved index %s does not fit the catalogue; it will be rebuilt or caught up", path)
             return None
         self = cls.__new__(cls)
         self.dim, self.model_version, self.generation = dim, model_version, int(meta["generation"])
@@ -151,9 +141,12 @@ class VectorIndex:
         self._index = hnswlib.Index(space="cosine", dim=dim)
         try:
             self._index.load_index(str(path), max_elements=max(MIN_CAPACITY, int(meta["count"]) * 2))
-        except (RuntimeError, ValueError, OSError):
+        except (RuntimeError, ValueError, OSError) as exc:
+            log.warning("hnswlib could not load %s (%s); it will be rebuilt", path, exc)
             return None
         if self._index.get_current_count() != meta["count"]:
+            log.warning("the saved index %s holds %d vectors, its sidecar says %s; it will be rebuilt",
+                        path, self._index.get_current_count(), meta["count"])
             return None
         self._deleted = set(int(i) for i in meta.get("deleted", []))
         self.dirty = False
@@ -195,6 +188,7 @@ def open_index(catalogue: Catalogue, path: Path, model_version: str) -> VectorIn
     """The index for ``model_version`` in step with the catalogue: the saved one caught up, else rebuilt.
 
     Saved (atomically) whenever it changed; None when nothing was analysed with ``model_version``.
+    A save that fails (read-only or full disk) is logged: the index still answers from memory.
     """
     generation = catalogue.generation()
     info = catalogue.model(model_version)
@@ -206,5 +200,96 @@ def open_index(catalogue: Catalogue, path: Path, model_version: str) -> VectorIn
     if index is None or index.deleted > max(MIN_CAPACITY, index.count):  # mostly dead weight: compact
         index = VectorIndex.build(catalogue, model_version, generation)
     if index is not None and index.dirty:
-        index.save(path)
+        _try_save(index, path)
     return index
+
+
+def _try_save(index: VectorIndex, path: Path) -> bool:
+    try:
+        index.save(path)
+        return True
+    except WriteError as exc:
+        log.warning("%s; the index is kept in memory and rebuilt or caught up next time", exc)
+        return False
+
+
+class IndexStore:
+    """The one owner of the library's vector index: its file, lock, in-memory copy and generations.
+
+    Every method takes the store's lock; callers never hold a :class:`VectorIndex` across calls.
+    During analysis the index is saved at most every ``save_interval_s`` (it is a cache: a stale
+    saved index is caught up from the catalogue when next opened).
+    """
+
+    def __init__(self, catalogue: Catalogue, path: Path, save_interval_s: float = 30.0) -> None:
+        self.catalogue = catalogue
+        self.path = path
+        self.save_interval_s = save_interval_s
+        self._index: VectorIndex | None = None
+        self._lock = threading.RLock()
+
+    def _current(self, version: str) -> VectorIndex | None:
+        """The index for ``version``, in step with the catalogue (cached, loaded, or rebuilt)."""
+        index = self._index
+        if index is not None and index.model_version == version:
+            return catch_up(index, self.catalogue)
+        self._index = open_index(self.catalogue, self.path, version)
+        return self._index
+
+    def count(self, version: str) -> int:
+        """Live vectors for ``version`` (0 when nothing was analysed with it)."""
+        with self._lock:
+            index = self._current(version)
+            return 0 if index is None else index.count
+
+    def query(self, version: str, vector: np.ndarray, k: int,
+              allowed: Callable[[int], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``k`` nearest ``(ids, cosine similarities)`` among ``version``'s vectors, best first."""
+        with self._lock:
+            index = self._current(version)
+            if index is None:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return index.query(vector, k, allowed)
+
+    def start_writing(self, version: str, dim: int) -> None:
+        """Get ready for :meth:`add_results` of ``version`` (an empty index when none exists yet).
+
+        Left alone when the catalogue's main model version is another one (its index stays cached).
+        """
+        with self._lock:
+            if self.catalogue.active_version() not in (None, version):
+                return
+            if self._current(version) is None:
+                self._index = VectorIndex(dim, version, self.catalogue.generation())
+
+    def add_results(self, version: str, ids: np.ndarray, vectors: np.ndarray, failed: list[int],
+                    before: int, generation: int) -> None:
+        """Record one stored batch: catalogue generation ``before`` -> ``generation`` added ``ids`` and
+        failed ``failed``. If the catalogue also changed elsewhere, the index catches up from it instead."""
+        with self._lock:
+            index = self._index
+            if index is None or index.model_version != version:
+                return
+            if index.generation != before:
+                catch_up(index, self.catalogue)
+                return
+            index.add(ids, vectors)
+            if failed:
+                index.delete(failed)
+            index.generation = generation
+            if time.monotonic() - index.saved_at > self.save_interval_s:
+                _try_save(index, self.path)
+
+    def catalogue_changed(self) -> None:
+        """The catalogue changed outside analysis (a folder sync): catch the cached index up."""
+        with self._lock:
+            if self._index is not None:
+                catch_up(self._index, self.catalogue)
+
+    def save(self) -> bool:
+        """Save the cached index if it changed since it was last saved; False when that failed."""
+        with self._lock:
+            index = self._index
+            if index is None or not index.dirty:
+                return True
+            return _try_save(catch_up(index, self.catalogue), self.path)

@@ -6,16 +6,18 @@ threads (never the GUI thread) and may call read methods while ``analyse_pending
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
-from musicsim.library.index import VectorIndex, catch_up, open_index
+from musicsim.library.index import IndexStore
 from musicsim.library.playlist import write_m3u8
 from musicsim.library.records import (
     AnalysisProgress,
@@ -33,16 +35,30 @@ from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, defaul
 from musicsim.model.device import describe_device, pick_device
 from musicsim.paths import resolve_data_dir
 
+if TYPE_CHECKING:
+    from musicsim.analysis.pipeline import JobResult, PipelineProgress
+    from musicsim.model.inference import LoadedModel
+
+log = logging.getLogger(__name__)
+
 PathLike = str | os.PathLike[str]
 
 CATALOGUE_FILE = "catalogue.sqlite3"
 INDEX_FILE = "index.hnsw"
 SYNC_BATCH = 200  # files catalogued per transaction
 INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the catalogue anyway if stale
+# A folder scope with at most this many analysed tracks is searched exactly over its own embeddings;
+# a larger one through the index with a filter (hnswlib calls the filter per visited node).
+EXACT_SCOPE_MAX = 5000
 
 
 def _absolute(folder: PathLike) -> str:
     return os.path.abspath(os.path.expanduser(os.fspath(folder)))
+
+
+def _scope(root: PathLike | None) -> str | None:
+    """A folder scope as the catalogue takes it: absolute, or None for every folder."""
+    return None if root is None else _absolute(root)
 
 
 class Library:
@@ -54,15 +70,13 @@ class Library:
         self.model_path = Path(model_path).expanduser() if model_path else default_model_path()
         self.device_preference = device
         self.catalogue = Catalogue(self.data_dir / CATALOGUE_FILE)
-        self.index_path = self.data_dir / INDEX_FILE
-        self._model = None  # LoadedModel, loaded on first analysis
+        self.index = IndexStore(self.catalogue, self.data_dir / INDEX_FILE, save_interval_s=INDEX_SAVE_INTERVAL_S)
+        self._model: LoadedModel | None = None  # loaded on first analysis
         self._model_version: str | None = None
         self._model_lock = threading.Lock()
-        self._index: VectorIndex | None = None
-        self._index_lock = threading.RLock()
 
     # -- model -----------------------------------------------------------------------------
-    def model(self):  # -> LoadedModel
+    def model(self) -> LoadedModel:
         """The analysis model, loaded once; raises ModelNotFoundError/ModelFileError with a user message."""
         with self._model_lock:
             if self._model is None:
@@ -157,9 +171,8 @@ class Library:
             report.skipped = len(skipped)
         report.removed = len(gone)
         if gone or touched:
-            with self._index_lock:
-                if self._index is not None:  # else the saved index catches up when next opened
-                    catch_up(self._index, cat)
+            self.index.catalogue_changed()
+        log.info("synced %s: %s", root, report)
         return report
 
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
@@ -189,10 +202,8 @@ class Library:
         lock = threading.Lock()
         errors: list[BaseException] = []
 
-        with self._index_lock:
-            if cat.active_version() in (None, model.version):
-                self._index = self._open_index(model.version) or VectorIndex(
-                    model.embedding_size, model.version, cat.generation())
+        self.index.start_writing(model.version, model.embedding_size)
+        log.info("analysing %d tracks with model %s on %s", len(jobs), model.version, model.device_name)
 
         def emit() -> None:
             if progress is None:
@@ -206,7 +217,7 @@ class Library:
             progress(AnalysisProgress(done=done, total=len(jobs), failed=failed, elapsed_s=elapsed, eta_s=eta,
                                       current_path=current, finished_ids=ids))
 
-        def on_results(batch) -> None:  # list[JobResult]
+        def on_results(batch: list[JobResult]) -> None:
             if errors:
                 return
             try:
@@ -214,8 +225,15 @@ class Library:
                         AnalysisRow(r.track_id, r.result.embedding, r.result.genre_probs, r.result.tag_probs,
                                     r.result.n_segments) for r in batch]
                 generation = cat.write_results(model.version, rows)  # one transaction, one generation step
-                self._index_results(model.version, rows, generation - 1, generation)
+                good = [r for r in rows if r.embedding is not None]
+                self.index.add_results(model.version, np.array([r.track_id for r in good], np.int64),
+                                       np.stack([r.embedding for r in good]) if good else np.zeros((0, 0)),
+                                       [r.track_id for r in rows if r.error is not None], generation - 1, generation)
+                for r in rows:
+                    if r.error is not None:
+                        log.info("could not analyse %s: %s", paths.get(r.track_id), r.error)
             except BaseException as exc:  # noqa: BLE001 - re-raised after the pipeline stops
+                log.exception("storing analysis results failed; stopping the analysis")
                 errors.append(exc)
                 cancel.set()
                 return
@@ -226,7 +244,7 @@ class Library:
                 if progress is not None:
                     finished.extend(r.track_id for r in rows)
 
-        def on_progress(p) -> None:  # PipelineProgress, at least once a second
+        def on_progress(p: PipelineProgress) -> None:  # at least once a second
             if p.current_path:
                 with lock:
                     state["current"] = p.current_path
@@ -236,7 +254,7 @@ class Library:
             run_analysis([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
                          cancel=cancel, progress=on_progress)
         finally:
-            self._save_index()
+            self.index.save()
         if errors:
             raise errors[0]
         report.analysed = state["done"] - state["failed"]
@@ -244,41 +262,8 @@ class Library:
         report.cancelled = cancel.is_set() and state["done"] < len(jobs)
         report.elapsed_s = time.monotonic() - start
         emit()
+        log.info("analysis ended: %s", report)
         return report
-
-    def _index_results(self, version: str, rows: list[AnalysisRow], before: int, generation: int) -> None:
-        with self._index_lock:
-            index = self._index
-            if index is None or index.model_version != version:
-                return
-            if index.generation != before:  # the catalogue changed elsewhere too: read what changed
-                catch_up(index, self.catalogue)
-                return
-            good = [r for r in rows if r.error is None]
-            if good:
-                index.add(np.array([r.track_id for r in good]), np.stack([r.embedding for r in good]))
-            bad = [r.track_id for r in rows if r.error is not None]
-            if bad:
-                index.delete(bad)
-            index.generation = generation
-            now = time.monotonic()
-            if now - index.saved_at > INDEX_SAVE_INTERVAL_S:
-                index.save(self.index_path)
-
-    def _save_index(self) -> None:
-        with self._index_lock:
-            index = self._index
-            if index is not None and index.dirty:
-                catch_up(index, self.catalogue).save(self.index_path)
-
-    def _open_index(self, version: str) -> VectorIndex | None:
-        """The index for ``version`` in step with the catalogue (the cached one caught up, loaded, or rebuilt)."""
-        with self._index_lock:
-            index = self._index
-            if index is not None and index.model_version == version:
-                return catch_up(index, self.catalogue)
-            self._index = index = open_index(self.catalogue, self.index_path, version)
-            return index
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
@@ -303,9 +288,12 @@ class Library:
         return LibraryStatus(tracks=tracks, analysed=analysed, pending=pending, failed=failed,
                              model_version=version, device=device)
 
-    def tracks(self, ids: Sequence[int] | None = None) -> list[Track]:
-        """Every track (by artist, album, track number, path), or just those ``ids`` in that order."""
-        return self.catalogue.tracks(ids)
+    def tracks(self, ids: Sequence[int] | None = None, root: PathLike | None = None) -> list[Track]:
+        """Every track (by artist, album, track number, path), or just those ``ids`` in that order.
+
+        ``root``: only the tracks inside that folder (the catalogue may hold several folders' tracks).
+        """
+        return self.catalogue.tracks(ids, root=_scope(root) if ids is None else None)
 
     def track(self, track_id: int) -> Track | None:
         return self.catalogue.track(track_id)
@@ -338,48 +326,72 @@ class Library:
             return track
         return self.find(str(seed))
 
-    def similar(self, seed: Track | int | str, n: int = 10, max_per_artist: int | None = 2) -> list[SimilarTrack]:
+    def similar(self, seed: Track | int | str, n: int = 10, max_per_artist: int | None = 2,
+                root: PathLike | None = None) -> list[SimilarTrack]:
         """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording.
 
-        ``max_per_artist`` caps songs per artist (None: no cap). Raises LookupError when the seed
-        is unknown or not analysed.
+        ``max_per_artist`` caps songs per artist (None: no cap). ``root``: only tracks inside that
+        folder (default: every folder in the catalogue). Raises LookupError when the seed is unknown
+        or not analysed.
         """
         track = self._resolve(seed)
         version, embedding = self.catalogue.embedding(track.id)
-        if embedding is None:
-            why = f"analysis failed: {track.error}" if track.status == "failed" else "it has not been analysed yet (run musicsim scan)"
-            raise LookupError(f'"{track.title}" has no analysis: {why}.')
-        index = self._open_index(version)
-        if index is None or n <= 0:
+        if embedding is None or version is None:
+            why = (f"analysis failed: {track.error}" if track.status == "failed"
+                   else "it has not been analysed yet (run musicsim scan)")
+            raise LookupError(f'"{track.display_title}" has no analysis: {why}.')
+        if n <= 0:
             return []
-        k = min(index.count, 4 * n + 16)
-        while True:
-            ids, scores = index.query(embedding, k)
+        search = self._neighbours(version, embedding, _scope(root))
+        total = search.total
+        k = min(total, 4 * n + 16)
+        while k > 0:
+            ids, scores = search(k)
             vectors = self.catalogue.embeddings_for(ids, version)
             tracks = {t.id: t for t in self.catalogue.tracks(list(ids))}
             candidates = [_similar.Candidate(tracks[i], float(s), vectors[i])
                           for i, s in zip(ids.tolist(), scores) if i in tracks and i in vectors]
             picked = _similar.pick(track, embedding, candidates, n, max_per_artist)
-            if len(picked) >= n or k >= index.count:
+            if len(picked) >= n or k >= total:
                 return picked
-            k = min(index.count, k * 4)
+            k = min(total, k * 4)
+        return []
 
-    def problems(self) -> list[Problem]:
-        return self.catalogue.problems()
+    def _neighbours(self, version: str, vector: np.ndarray, root: str | None) -> _Neighbours:
+        """A search over ``version``'s vectors (inside ``root``): ``search(k) -> (ids, scores)``."""
+        if root is None:
+            return _Neighbours(self.index.count(version),
+                               lambda k: self.index.query(version, vector, k))
+        ids = self.catalogue.analysed_ids(version, root)
+        if len(ids) <= EXACT_SCOPE_MAX:  # small scope: exact, over its own embeddings
+            ids, matrix = self.catalogue.embeddings(version, root)
+            scores = matrix @ np.asarray(vector, np.float32) if len(ids) else np.zeros(0, np.float32)
+            order = np.argsort(-scores, kind="stable")
 
-    def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, (n, d) float32 matrix)`` of every track analysed with the current model (for maps)."""
+            def exact(k: int) -> tuple[np.ndarray, np.ndarray]:
+                return ids[order[:k]], scores[order[:k]]
+            return _Neighbours(len(ids), exact)
+        allowed = set(ids.tolist())
+        return _Neighbours(len(ids), lambda k: self.index.query(version, vector, k, allowed.__contains__))
+
+    def problems(self, root: PathLike | None = None) -> list[Problem]:
+        """Files that could not be analysed or were skipped, with reasons (inside folder ``root``)."""
+        return self.catalogue.problems(_scope(root))
+
+    def embeddings(self, root: PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, (n, d) float32 matrix)`` of every track analysed with the current model (inside folder
+        ``root``), for maps and playlist builders."""
         version = self.current_version()
         if version is None:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        return self.catalogue.embeddings(version)
+        return self.catalogue.embeddings(version, _scope(root))
 
     def export_m3u8(self, tracks: Sequence[Track], out: PathLike) -> Path:
         """Write ``tracks`` as an extended M3U8 playlist (atomically); returns the absolute path."""
         return write_m3u8(tracks, out)
 
     def close(self) -> None:
-        self._save_index()
+        self.index.save()
         self.catalogue.close()
 
     def __enter__(self) -> "Library":
@@ -387,3 +399,14 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Neighbours:
+    """A nearest-neighbour search over some of the library: ``total`` candidates, ``search(k)`` the top k."""
+
+    def __init__(self, total: int, search: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> None:
+        self.total = total
+        self._search = search
+
+    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(k)

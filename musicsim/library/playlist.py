@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from musicsim.fileio import atomic_write
 from musicsim.library.records import Track
 
 
@@ -22,8 +22,7 @@ def m3u8_text(tracks: Sequence[Track], title: str | None = None) -> str:
         lines.append(f"#PLAYLIST:{_clean(title)}")
     for t in tracks:
         seconds = int(round(t.duration)) if t.duration else -1
-        name = f"{t.artist} - {t.title}" if t.artist else t.title
-        lines.append(f"#EXTINF:{seconds},{_clean(name)}")
+        lines.append(f"#EXTINF:{seconds},{_clean(t.label())}")
         lines.append(str(Path(t.path).absolute()))
     return "\n".join(lines) + "\n"
 
@@ -32,12 +31,5 @@ def write_m3u8(tracks: Sequence[Track], out: str | os.PathLike[str], title: str 
     """Write the playlist to ``out`` (temporary file, then rename); returns the path written."""
     out = Path(out).expanduser().absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(m3u8_text(tracks, title))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(out, m3u8_text(tracks, title))
     return out

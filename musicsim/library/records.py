@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from musicsim.formatting import track_label
 
 
 @dataclass
@@ -22,6 +25,15 @@ class Track:
     confidence: float | None = None  # probability of ``genre``
     tags: list[tuple[str, float]] = field(default_factory=list)  # top extra tags (name, probability)
     error: str | None = None  # reason, when status == "failed"
+
+    @property
+    def display_title(self) -> str:
+        """The title tag, or the file name without its extension when the tag is empty."""
+        return self.title or os.path.splitext(os.path.basename(self.path))[0]
+
+    def label(self, separator: str = " - ") -> str:
+        """``Artist - Title`` (the title alone without an artist): how a track is named to people."""
+        return track_label(self.display_title, self.artist, separator)
 
     def to_genre_json(self) -> dict[str, Any]:
         """``musicsim genres --json`` row (docs/cli.md)."""

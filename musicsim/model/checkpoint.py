@@ -11,7 +11,6 @@ A checkpoint is a ``.pt`` file holding a plain dict (loadable with ``weights_onl
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from musicsim.features import FeatureConfig
+from musicsim.fileio import atomic_output
 from musicsim.model.network import NetworkConfig, TwoStreamResCNN
 from musicsim.paths import resources_dir
 
@@ -69,15 +69,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> Path:
         "card": ckpt.card,
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in ckpt.state_dict.items()},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_output(path, mode=0o644) as tmp:  # a model file is meant to be shared: 0644 whatever the umask
         torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model file is meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -8,10 +8,10 @@ full collection and the 280-clip subset in ``shared/data/gtzan`` both fit this l
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from musicsim.features import FeatureConfig, patches
+from musicsim.fileio import atomic_write
 from musicsim.genres import GENRES
 
 CLIP_NAME = re.compile(r"^(?P<genre>[a-z]+)\.(?P<number>\d{5})\.(?P<ext>[A-Za-z0-9]+)$")
@@ -101,14 +102,9 @@ def decode_clip(path: Path, sample_rate: int) -> np.ndarray:
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write(path, buffer.getvalue())
 
 
 def config_key(*parts: object) -> str:

@@ -7,7 +7,6 @@ its segments' probabilities. Hyper-parameters are chosen inside each training fo
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from musicsim.features import DONG_2018
+from musicsim.fileio import sha256_file
 from musicsim.genres import GENRES
 from musicsim.model.inference import SegmentOutputs, pool_segments
+from musicsim.model.network import NetworkConfig
 from musicsim.training.baseline import SAMPLE_RATE as MFCC_RATE
 from musicsim.training.baseline import mfcc_statistics
 from musicsim.training.data import (
@@ -32,9 +33,20 @@ from musicsim.training.data import (
     load_splits,
     split_indices,
 )
-from musicsim.training.head import C_GRID, TrunkOutputs, balanced_accuracy, clip_probabilities, fit_head, trunk_outputs
-from musicsim.model.network import NetworkConfig
-from musicsim.training.scratch import SCRATCH_NETWORK, TrainSettings, predict, train_scratch
+from musicsim.training.head import (
+    C_GRID,
+    TrunkOutputs,
+    balanced_accuracy,
+    clip_probabilities,
+    fit_head,
+    trunk_outputs,
+)
+from musicsim.training.scratch import (
+    SCRATCH_NETWORK,
+    TrainSettings,
+    predict,
+    train_scratch,
+)
 
 Log = Callable[[str], None]
 METHODS = ("shipped", "scratch", "baseline")
@@ -78,8 +90,7 @@ class Dataset:
 
 
 def file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return sha256_file(path)
 
 
 def base_model_path(explicit: Path | None = None) -> Path:

@@ -11,11 +11,22 @@ import numpy as np
 
 from musicsim.genres import GENRES
 from musicsim.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from musicsim.training.data import genre_counts
-from musicsim.training.evaluate import EvalSettings, holdout_split, base_model_path, file_sha256, load_dataset
-from musicsim.training.head import fit_head, with_head
 from musicsim.model.network import NetworkConfig
-from musicsim.training.scratch import SCRATCH_NETWORK, TrainSettings, scratch_checkpoint, train_scratch
+from musicsim.training.data import genre_counts
+from musicsim.training.evaluate import (
+    EvalSettings,
+    base_model_path,
+    file_sha256,
+    holdout_split,
+    load_dataset,
+)
+from musicsim.training.head import fit_head, with_head
+from musicsim.training.scratch import (
+    SCRATCH_NETWORK,
+    TrainSettings,
+    scratch_checkpoint,
+    train_scratch,
+)
 
 SHIPPED_VERSION = "musicnn-msd-gtzan-1"
 

@@ -1,4 +1,4 @@
-"""Short human-readable strings for durations, ETAs and scores (no Qt)."""
+"""Short human-readable strings for durations, ETAs, scores and tracks, shared by the CLI and the app (no Qt)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_clock(seconds: float | None) -> str:
+    """Elapsed/remaining time for a progress line: ``m:ss`` or ``h:mm:ss``; ``?`` when unknown."""
+    return format_duration(seconds) or "?"
 
 
 def format_eta(seconds: float | None) -> str:
@@ -28,3 +33,8 @@ def format_eta(seconds: float | None) -> str:
 
 def format_percent(p: float | None) -> str:
     return "" if p is None else f"{100.0 * p:.0f}%"
+
+
+def track_label(title: str, artist: str, separator: str = " - ") -> str:
+    """``Artist - Title``, or the title alone when the artist is unknown."""
+    return f"{artist}{separator}{title}" if artist else title

@@ -1,0 +1,64 @@
+"""Logging set-up for the command line and the app: a rotating log file in the data folder.
+
+Modules log with ``logging.getLogger(__name__)``; :func:`setup_logging` (called once by each front
+end) sends INFO and above to ``<data dir>/musicsim.log`` (rotated at 2 MB, three old files kept) and
+warnings (or everything, with ``debug``) to the console. A data folder that cannot be written never
+stops a command: the file handler is then left out and a console warning says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+LOG_FILE = "musicsim.log"
+MAX_BYTES = 2 * 1024 * 1024
+BACKUPS = 3
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(process)d:%(threadName)s] %(message)s"
+
+_HANDLER_TAG = "_musicsim_handler"
+
+
+def log_path(data_dir: str | os.PathLike[str]) -> Path:
+    """Where the log file of the library in ``data_dir`` lives."""
+    return Path(data_dir) / LOG_FILE
+
+
+def setup_logging(data_dir: str | os.PathLike[str] | None, debug: bool = False,
+                  console: TextIO | None = None) -> Path | None:
+    """Configure the ``musicsim`` logger; returns the log file's path (None when it cannot be written).
+
+    Idempotent: handlers set up by an earlier call are replaced, never added twice.
+    """
+    logger = logging.getLogger("musicsim")
+    for handler in [h for h in logger.handlers if getattr(h, _HANDLER_TAG, False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    logger.propagate = False
+
+    stream = logging.StreamHandler(console or sys.stderr)
+    stream.setLevel(logging.DEBUG if debug else logging.WARNING)
+    stream.setFormatter(logging.Formatter("musicsim: %(levelname)s: %(message)s" if not debug else FORMAT))
+    setattr(stream, _HANDLER_TAG, True)
+    logger.addHandler(stream)
+
+    if data_dir is None:
+        return None
+    path = log_path(data_dir)
+    try:
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+                                                       encoding="utf-8", delay=False)
+    except OSError as exc:
+        logger.warning("cannot write the log file %s (%s); logging to the console only", path,
+                       exc.strerror or exc)
+        return None
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    setattr(handler, _HANDLER_TAG, True)
+    logger.addHandler(handler)
+    return path
