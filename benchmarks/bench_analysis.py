@@ -205,7 +205,8 @@ def main() -> None:
     with args.results.open("a") as fh:
         fh.write(json.dumps(dict(
             when=time.strftime("%Y-%m-%d %H:%M:%S"), machine=platform.platform(), cpu=platform.processor(),
-            cores=os.cpu_count(), load_avg=os.getloadavg(), workers=args.workers, torch_threads=torch.get_num_threads(), songs=n, minutes=round(minutes, 1),
+            cores=os.cpu_count(), load_avg=os.getloadavg(), workers=args.workers,
+            torch_threads=torch.get_num_threads(), songs=n, minutes=round(minutes, 1),
             formats=sorted({p.suffix[1:] for p in paths}), segments=DEFAULT_SEGMENTS, model=model_path.name,
             seconds_per_track={k: round(v / n, 4) for k, v in wall.items()},
             cpu_seconds_per_track={k: round(v / n, 4) for k, v in cpu.items()},

@@ -97,7 +97,7 @@ def main() -> int:
         batch = [t.id for t in tracks[:: max(1, n // 64)]][:64]
         print(f"Library.tracks(64 ids) (rows finished by analysis): {timed(lambda: lib.tracks(batch), 20):8.1f} ms")
         for query in ("river gold", tracks[n // 2].title, "no such words"):
-            ms = timed(lambda: _find(lib, query), 3)
+            ms = timed(lambda query=query: _find(lib, query), 3)
             print(f"Library.find({query!r:<22}):             {ms:8.1f} ms")
         ids, matrix = lib.embeddings()
         print(f"Library.embeddings():                               {timed(lib.embeddings, 3):8.1f} ms")
@@ -116,7 +116,7 @@ def main() -> int:
         print(f"model.set_tracks (first load, unsorted):            {timed(lambda: model.set_tracks(tracks)):8.1f} ms")
         for col, name in ((TrackTableModel.ARTIST, "artist"), (TrackTableModel.TITLE, "title"),
                           (TrackTableModel.GENRE, "genre"), (TrackTableModel.CONFIDENCE, "confidence")):
-            ms = timed(lambda: view.sortByColumn(col, Qt.SortOrder.AscendingOrder))
+            ms = timed(lambda col=col: view.sortByColumn(col, Qt.SortOrder.AscendingOrder))
             print(f"sort by {name:<10}                                  {ms:8.1f} ms")
         view.sortByColumn(TrackTableModel.ARTIST, Qt.SortOrder.AscendingOrder)
 

@@ -87,9 +87,11 @@ def run(kind: str, n: int, dim: int, m: int, efc: int, efs: list[int], n_queries
         recall = float(np.mean([len(set(f) & set(g)) / 10 for f, g in zip(found, truth)]))
         lat_ms = np.array(lat) * 1000
         row = dict(kind=kind, n=n, dim=dim, M=m, ef_construction=efc, ef=ef, recall_at_10=round(recall, 4),
-                   latency_ms_mean=round(float(lat_ms.mean()), 3), latency_ms_p99=round(float(np.percentile(lat_ms, 99)), 3),
+                   latency_ms_mean=round(float(lat_ms.mean()), 3),
+                   latency_ms_p99=round(float(np.percentile(lat_ms, 99)), 3),
                    build_s=round(build_s, 1), build_threads=threads, build_rss_mb=round(rss_build),
-                   exact_ms_per_query=round(exact_s / n_queries * 1000, 2), machine=platform.processor() or platform.machine())
+                   exact_ms_per_query=round(exact_s / n_queries * 1000, 2),
+                   machine=platform.processor() or platform.machine())
         rows.append(row)
         print(f"{kind:9s} n={n:>8d} M={m:<3d} efC={efc:<4d} ef={ef:<4d} recall@10={recall:.4f} "
               f"mean={row['latency_ms_mean']:.3f} ms p99={row['latency_ms_p99']:.3f} ms build={build_s:.1f} s "

@@ -38,11 +38,12 @@ def main() -> None:
     x = np.random.default_rng(0).random((args.patches, cfg.frames, cfg.n_mels), dtype=np.float32) * 3
     model.predict(x[:2])
     print(f"{args.patches} patches, {os.cpu_count()} cores, torch {torch.__version__}")
-    print("| torch threads | patches/pass | inference threads | CPU-ms/patch | wall-ms/patch | load |\n|---|---|---|---|---|---|")
+    print("| torch threads | patches/pass | inference threads | CPU-ms/patch | wall-ms/patch | load |\n"
+          "|---|---|---|---|---|---|")
     for intra, chunk, py_threads in CONFIGS:
         torch.set_num_threads(intra)
 
-        def run(part: np.ndarray) -> None:
+        def run(part: np.ndarray, chunk: int = chunk) -> None:
             for s in range(0, len(part), chunk):
                 model.predict(part[s : s + chunk])
 

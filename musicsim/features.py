@@ -49,7 +49,7 @@ class FeatureConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
         return cls(**data)
 
 
@@ -93,7 +93,8 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
     """Slaney-normalised triangular mel filters, shape ``(n_mels, 1 + n_fft // 2)`` (as librosa.filters.mel)."""
     fmax = sample_rate / 2.0 if fmax is None else float(fmax)
     fft_freqs = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
-    mel_points = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    lo, hi = _hz_to_mel(np.array([fmin, fmax], np.float64))
+    mel_points = _mel_to_hz(np.linspace(lo, hi, n_mels + 2))
     fdiff = np.diff(mel_points)
     ramps = mel_points[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / fdiff[:-1, None]

@@ -49,7 +49,14 @@ def default_file_mode() -> int:
 
 
 class WriteError(OSError):
-    """Writing a file failed; ``str()`` names the target file and the reason in plain words."""
+    """Writing a file failed; ``strerror`` names the target file and the reason in plain words."""
+
+    def __init__(self, code: int | None, message: str, target: PathLike) -> None:
+        super().__init__(code, message)
+        self.target = Path(target)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -83,7 +90,7 @@ def atomic_output(path: PathLike, mode: int | None = None,
     try:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise WriteError(exc.errno, f"cannot write {target}: {describe_os_error(exc)}", str(target)) from exc
+        raise WriteError(exc.errno, f"cannot write {target}: {describe_os_error(exc)}", target) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -98,7 +105,7 @@ def atomic_output(path: PathLike, mode: int | None = None,
     except OSError as exc:
         if isinstance(exc, WriteError):
             raise
-        raise WriteError(exc.errno, f"cannot write {target}: {describe_os_error(exc)}", str(target)) from exc
+        raise WriteError(exc.errno, f"cannot write {target}: {describe_os_error(exc)}", target) from exc
     finally:
         try:
             tmp.unlink()
@@ -120,7 +127,7 @@ def atomic_write(path: PathLike, data: bytes | str, mode: int | None = None) -> 
         size = tmp.stat().st_size
         if size != len(payload):
             raise WriteError(errno.ENOSPC, f"cannot write {path}: only {size} of {len(payload)} bytes were "
-                                           "written (is the disk full?)", str(path))
+                                           "written (is the disk full?)", path)
 
     with atomic_output(path, mode=mode, verify=check) as tmp:
         with open(tmp, "wb") as f:

@@ -23,6 +23,13 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(process)d:%(threadName)s] %(me
 _HANDLER_TAG = "_musicsim_handler"
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """One line per message on the console: tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"musicsim: {record.levelname.lower()}: {record.getMessage()}"
+
+
 def log_path(data_dir: str | os.PathLike[str]) -> Path:
     """Where the log file of the library in ``data_dir`` lives."""
     return Path(data_dir) / LOG_FILE
@@ -43,7 +50,7 @@ def setup_logging(data_dir: str | os.PathLike[str] | None, debug: bool = False,
 
     stream = logging.StreamHandler(console or sys.stderr)
     stream.setLevel(logging.DEBUG if debug else logging.WARNING)
-    stream.setFormatter(logging.Formatter("musicsim: %(levelname)s: %(message)s" if not debug else FORMAT))
+    stream.setFormatter(logging.Formatter(FORMAT) if debug else _ConsoleFormatter())
     setattr(stream, _HANDLER_TAG, True)
     logger.addHandler(stream)
 

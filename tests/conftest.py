@@ -60,7 +60,8 @@ def synth_song(seed: int, seconds: float = 8.0, sample_rate: int = 22050, channe
         seg = t[: min(n - i0, note_len)]
         f = base * 2 ** (rng.integers(0, 24) / 12)
         env = np.exp(-decay * seg)
-        note = sum(h * np.sin(2 * np.pi * f * (k + 1) * seg) for k, h in enumerate(harmonics) if f * (k + 1) < sample_rate / 2)
+        note = sum(h * np.sin(2 * np.pi * f * (k + 1) * seg)
+                   for k, h in enumerate(harmonics) if f * (k + 1) < sample_rate / 2)
         y[i0 : i0 + seg.size] += env * note
     drum_len = int(0.08 * sample_rate)
     drum = rng.uniform(0.5, 3) * rng.standard_normal(drum_len) * np.exp(-np.linspace(0, rng.uniform(3, 12), drum_len))

@@ -12,14 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import SONGS, synth_song, write_tags
 
 import musicsim.analysis.pipeline as pipeline
-import numpy as np
-
-from conftest import SONGS, synth_song, write_tags
 from musicsim.audio.encode import encode
-from musicsim.cli import _wants_app, main
+from musicsim.cli import main, wants_app
 from musicsim.genres import GENRES
 from musicsim.library.library import Library
 
@@ -120,12 +119,23 @@ def test_errors_are_one_line_without_traceback(copy_music, data_dir: Path, tmp_p
     assert exc.value.code == 2
 
 
-def test_app_is_the_default_command() -> None:
-    assert _wants_app([], ["scan", "status"])
-    assert _wants_app(["/home/me/Music"], ["scan", "status"])
-    assert _wants_app(["--data-dir", "status", "--device", "cpu"], ["scan", "status"])
-    assert not _wants_app(["--data-dir", "/x", "status"], ["scan", "status"])
-    assert not _wants_app(["--help"], ["scan", "status"])
+def test_app_is_the_default_command(tmp_path: Path) -> None:
+    assert wants_app([], ["scan", "status"])
+    assert wants_app([str(tmp_path)], ["scan", "status"])  # an existing folder opens the app on it
+    assert wants_app(["--data-dir", "status", "--device", "cpu"], ["scan", "status"])
+    assert not wants_app(["--data-dir", "/x", "status"], ["scan", "status"])
+    assert not wants_app(["--help"], ["scan", "status"])
+    assert not wants_app([str(tmp_path / "not-there")], ["scan", "status"])
+
+
+def test_a_mistyped_command_is_an_error_with_a_hint(data_dir: Path, tmp_path: Path) -> None:
+    code, out, err = run("--data-dir", str(data_dir), "stauts")
+    assert code == 2 and out == ""
+    assert "'stauts' is neither a command nor a folder" in err and "Did you mean `musicsim status`?" in err
+    code, _, err = run("frobnicate")
+    assert code == 2 and "Commands: scan, status" in err
+    code, _, err = run(str(tmp_path / "Music Typo"))
+    assert code == 2 and "neither a command nor a folder" in err
 
 
 # -- interrupted scans, in a real subprocess -----------------------------------------------------

@@ -78,7 +78,8 @@ def test_evaluate_writes_every_report_part(tiny_gtzan: Path, model_file: Path, t
     assert p10["k"] == 3 and all(0 <= e["mean"] <= 1 for e in p10["embeddings"].values())
     prot = saved["protocols"]
     assert set(prot) == {"fault-filtered", "dong-50-20-30", "segments (paper)"}
-    assert (prot["fault-filtered"]["train"], prot["fault-filtered"]["valid"], prot["fault-filtered"]["test"]) == (6, 2, 2)
+    fault_filtered = prot["fault-filtered"]
+    assert (fault_filtered["train"], fault_filtered["valid"], fault_filtered["test"]) == (6, 2, 2)
     assert prot["segments (paper)"]["methods"].keys() == {"shipped", "scratch"}  # no segment-level baseline
     assert result["timing"]["total_seconds"] > 0
 

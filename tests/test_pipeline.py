@@ -42,7 +42,8 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     out = []
     for i, fmt in enumerate(["mp3", "flac", "m4a", "ogg"] * 2):
         f0 = 110.0 * 2 ** (i / 3)
-        y = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * 0.2 * (0.5 + 0.5 * np.sin(2 * np.pi * (i + 1) * 0.25 * t))
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * (i + 1) * 0.25 * t)
+        y = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * 0.2 * envelope
         y = y + 0.02 * (i % 3) * rng.standard_normal(t.size)
         out.append(encode(folder / f"song{i}.{fmt}", y.astype(np.float32), rate))
     return out

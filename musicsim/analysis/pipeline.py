@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,7 +151,7 @@ class _Inference:
 # Worker processes
 
 
-def _context() -> mp.context.BaseContext:
+def _context() -> Any:  # a multiprocessing context (typeshed's BaseContext lacks Process)
     """forkserver where it exists (cheap restarts, no fork of a threaded Qt process), else spawn."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
@@ -175,7 +176,7 @@ def _main_hidden() -> Iterator[None]:
         yield
         return
     with _MAIN_LOCK:
-        saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if k in main.__dict__}
+        saved: dict[str, object] = {k: main.__dict__[k] for k in ("__spec__", "__file__") if k in main.__dict__}
         main.__dict__.pop("__file__", None)
         main.__dict__["__spec__"] = None
         try:

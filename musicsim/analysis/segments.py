@@ -44,7 +44,8 @@ def track_patches(path: str | os.PathLike[str], cfg: FeatureConfig,
 
     Each window carries ``n_fft // 2`` samples of context on each side (``cfg.window_samples``), so
     its patch equals the same frames of the whole track's spectrogram, as the model was trained and its
-    genre head fitted (no zero-padded edge frames). Decodes only the chosen windows; raises :class:`musicsim.audio.decode.DecodeError`.
+    genre head fitted (no zero-padded edge frames). Decodes only the chosen windows; raises
+    :class:`musicsim.audio.decode.DecodeError`.
     """
     windows = load_windows(path, cfg.sample_rate, cfg.window_samples,
                            lambda duration, window: window_starts(duration, window, n_segments))

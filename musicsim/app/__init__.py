@@ -24,7 +24,8 @@ import os
 import sys
 
 
-def run_app(folder: str | None = None, data_dir=None, model_path=None, device: str | None = None) -> int:
+def run_app(folder: str | None = None, data_dir=None, model_path=None, device: str | None = None,
+            debug: bool = False) -> int:
     """Open the main window on ``folder`` (default: the remembered one) and run until it closes.
 
     Returns the process exit status: 0 on a normal quit, 1 when the library cannot be opened.
@@ -35,6 +36,7 @@ def run_app(folder: str | None = None, data_dir=None, model_path=None, device: s
     from musicsim.app.main_window import MainWindow, app_icon
     from musicsim.app.settings import APPLICATION, ORGANIZATION, AppSettings
     from musicsim.library.library import Library
+    from musicsim.logs import setup_logging
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -49,6 +51,7 @@ def run_app(folder: str | None = None, data_dir=None, model_path=None, device: s
     except Exception as exc:  # noqa: BLE001 - shown to the user, then a clean exit
         QMessageBox.critical(None, "musicsim", f"Could not open the music library:\n\n{exc}")
         return 1
+    setup_logging(library.data_dir, debug=debug)
     try:
         window = MainWindow(library, AppSettings(), folder=os.path.abspath(folder) if folder else None)
         window.show()

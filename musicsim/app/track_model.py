@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from musicsim.formatting import format_duration, format_percent
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
+from musicsim.formatting import format_duration, format_percent
 from musicsim.library.records import Track
 
 TRACK_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1

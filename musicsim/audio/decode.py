@@ -10,9 +10,10 @@ understands.
 from __future__ import annotations
 
 import errno
+import logging
 import math
-import stat
 import os
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import av
 import numpy as np
 import soundfile as sf
 import soxr
+
+log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 # (duration_s, window_s) -> window start times in seconds, or None for "the whole track as one window"
@@ -138,7 +141,7 @@ class AudioReader(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "AudioReader":
+    def __enter__(self) -> AudioReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -215,8 +218,7 @@ class PyAVReader(AudioReader):
 
     def _frames(self):
         try:
-            for frame in self._c.decode(self._st):
-                yield frame
+            yield from self._c.decode(self._st)
         except av.error.FFmpegError as exc:
             raise DecodeError(f"truncated or corrupt {self.info.codec} stream") from exc
 
@@ -260,7 +262,7 @@ class PyAVReader(AudioReader):
 def open_audio(path: PathLike) -> AudioReader:
     """Open ``path`` with the best reader for it, or raise :class:`DecodeError` saying why not."""
     path = check_readable(path)
-    order: list[type[AudioReader]] = [SoundfileReader, PyAVReader]
+    order: list[Callable[[Path], AudioReader]] = [SoundfileReader, PyAVReader]
     if path.suffix.lower() in AV_FIRST:
         order.reverse()
     if path.name.startswith("._") and _sniff(path) == "looks like a macOS AppleDouble ._ file":
@@ -272,7 +274,8 @@ def open_audio(path: PathLike) -> AudioReader:
             raise
         except PermissionError:
             raise DecodeError("cannot read file: permission denied") from None
-        except (sf.LibsndfileError, RuntimeError, av.error.FFmpegError, ValueError, OSError, IndexError):
+        except (sf.LibsndfileError, RuntimeError, av.error.FFmpegError, ValueError, OSError, IndexError) as exc:
+            log.debug("%s could not read %s: %s", getattr(reader, "__name__", reader), path, exc)
             continue
     raise _not_audio(path)
 

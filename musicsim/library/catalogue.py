@@ -138,6 +138,11 @@ def _array(b: bytes | None) -> np.ndarray | None:
     return None if b is None else np.frombuffer(b, dtype=np.float32)
 
 
+def _vector(b: bytes) -> np.ndarray:
+    """A stored embedding (never NULL for analysed rows)."""
+    return np.frombuffer(b, dtype=np.float32)
+
+
 def under(root: str) -> tuple[str, str]:
     """SQL bounds ``(lo, hi)`` such that ``lo <= path < hi`` selects paths inside folder ``root``."""
     root = root.rstrip(os.sep)
@@ -202,7 +207,8 @@ class Catalogue:
             conn = self.conn()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise CatalogueError(f"{self.path} is not a musicsim catalogue ({exc}); move it away to start afresh.") from exc
+            raise CatalogueError(f"{self.path} is not a musicsim catalogue ({exc}); "
+                                 "move it away to start afresh.") from exc
         if version > SCHEMA_VERSION:
             raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
         if version < SCHEMA_VERSION:
@@ -243,7 +249,7 @@ class Catalogue:
             "find_title, find_artist, find_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (found.path, found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number,
              tags.duration, time.time(), *_find_columns(found.path, tags)))
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)
 
     def mark_changed(self, conn: sqlite3.Connection, track_id: int, found: FoundFile, tags: TagInfo) -> None:
         """New size/mtime and tags; the old analysis is dropped and the track is pending again."""
@@ -322,11 +328,13 @@ class Catalogue:
             "ORDER BY COUNT(*) DESC, MAX(analysed_at) DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
-    def counts(self, model_version: str | None) -> tuple[int, int, int, int]:
-        """``(tracks, analysed, pending, failed)``; analyses by another model version count as pending."""
+    def counts(self, model_version: str | None, root: str | None = None) -> tuple[int, int, int, int]:
+        """``(tracks, analysed, pending, failed)`` (inside folder ``root``); analyses by another model
+        version count as pending."""
+        inside, bounds = _scope(root)
         total, analysed, failed = self.conn().execute(
             "SELECT COUNT(*), COALESCE(SUM(status = 'analysed' AND model_version IS ?), 0), "
-            "COALESCE(SUM(status = 'failed'), 0) FROM tracks", (model_version,)).fetchone()
+            f"COALESCE(SUM(status = 'failed'), 0) FROM tracks WHERE 1{inside}", (model_version, *bounds)).fetchone()
         return int(total), int(analysed), int(total - analysed - failed), int(failed)
 
     def embeddings(self, model_version: str, root: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -339,7 +347,7 @@ class Catalogue:
             info = self.model(model_version)
             return np.zeros(0, np.int64), np.zeros((0, info.embedding_size if info else 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, np.stack([_array(r[1]) for r in rows])
+        return ids, np.stack([_vector(r[1]) for r in rows])
 
     def analysed_ids(self, model_version: str, root: str | None = None) -> np.ndarray:
         """Ids of the tracks analysed with ``model_version`` (inside folder ``root``), ascending."""
@@ -359,7 +367,7 @@ class Catalogue:
                             "AND stamp > ? ORDER BY id", (model_version, generation)).fetchall()
         if not rows:
             return live, np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        return live, np.array([r[0] for r in rows], np.int64), np.stack([_array(r[1]) for r in rows])
+        return live, np.array([r[0] for r in rows], np.int64), np.stack([_vector(r[1]) for r in rows])
 
     def embeddings_for(self, ids: Sequence[int], model_version: str) -> dict[int, np.ndarray]:
         """Embeddings of those ``ids`` analysed with ``model_version``."""
@@ -371,7 +379,7 @@ class Catalogue:
             rows = self.conn().execute(
                 f"SELECT id, embedding FROM tracks WHERE id IN ({marks}) AND status = 'analysed' "
                 "AND model_version = ?", (*chunk, model_version))
-            out.update((int(i), _array(e)) for i, e in rows)
+            out.update((int(i), _vector(e)) for i, e in rows)
         return out
 
     def embedding(self, track_id: int) -> tuple[str | None, np.ndarray | None]:
@@ -383,17 +391,18 @@ class Catalogue:
                kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per model version: the row numbers whose ``kind`` ("genres"/"tags") blob fits that model, and
         those blobs as one ``(rows, width)`` matrix."""
-        groups: dict[str, list[int]] = {}
+        groups: dict[str, list[tuple[int, bytes]]] = {}
         for i, (version, blob) in enumerate(zip(versions, blobs)):
             if blob is not None and version is not None:
-                groups.setdefault(version, []).append(i)
+                groups.setdefault(version, []).append((i, blob))
         out = {}
-        for version, idx in groups.items():
+        for version, rows in groups.items():
             info = self.model(version)
             width = len(getattr(info, kind)) if info is not None else 0
-            idx = [i for i in idx if width and len(blobs[i]) == 4 * width]
-            if idx:
-                matrix = np.frombuffer(b"".join([blobs[i] for i in idx]), dtype=np.float32).reshape(len(idx), width)
+            fitting = [(i, b) for i, b in rows if width and len(b) == 4 * width]
+            if fitting:
+                idx = [i for i, _ in fitting]
+                matrix = np.frombuffer(b"".join(b for _, b in fitting), dtype=np.float32).reshape(len(idx), width)
                 out[version] = (np.array(idx), matrix)
         return out
 

@@ -119,7 +119,7 @@ class VectorIndex:
             self.saved_at = time.monotonic()
 
     @classmethod
-    def load(cls, path: Path, dim: int, model_version: str, generation: int) -> "VectorIndex | None":
+    def load(cls, path: Path, dim: int, model_version: str, generation: int) -> VectorIndex | None:
         """The saved index if its sidecar fits (dimension, model version, a generation no later than
         ``generation``) and its checksum is right, else None. It may be behind: see :func:`catch_up`."""
         try:
@@ -154,7 +154,7 @@ class VectorIndex:
         return self
 
     @classmethod
-    def build(cls, catalogue: Catalogue, model_version: str, generation: int) -> "VectorIndex | None":
+    def build(cls, catalogue: Catalogue, model_version: str, generation: int) -> VectorIndex | None:
         """A fresh index of every track the catalogue holds for ``model_version`` (None if it has none)."""
         ids, vectors = catalogue.embeddings(model_version)
         if vectors.ndim != 2 or vectors.shape[1] == 0:

@@ -11,11 +11,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from musicsim.library import similar as _similar
 from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
 from musicsim.library.index import IndexStore
 from musicsim.library.playlist import write_m3u8
@@ -29,7 +31,6 @@ from musicsim.library.records import (
     Track,
 )
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-from musicsim.library import similar as _similar
 from musicsim.library.tags import read_tags
 from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
 from musicsim.model.device import describe_device, pick_device
@@ -197,7 +198,7 @@ class Library:
         cancel = cancel or threading.Event()
         paths = dict(jobs)
         start = time.monotonic()
-        state = {"done": 0, "failed": 0, "current": None}
+        state = _RunState()
         finished: list[int] = []  # stored since the last progress report
         lock = threading.Lock()
         errors: list[BaseException] = []
@@ -209,7 +210,7 @@ class Library:
             if progress is None:
                 return
             with lock:
-                done, failed, current = state["done"], state["failed"], state["current"]
+                done, failed, current = state.done, state.failed, state.current
                 ids = finished[:]
                 finished.clear()
             elapsed = time.monotonic() - start
@@ -225,29 +226,29 @@ class Library:
                         AnalysisRow(r.track_id, r.result.embedding, r.result.genre_probs, r.result.tag_probs,
                                     r.result.n_segments) for r in batch]
                 generation = cat.write_results(model.version, rows)  # one transaction, one generation step
-                good = [r for r in rows if r.embedding is not None]
-                self.index.add_results(model.version, np.array([r.track_id for r in good], np.int64),
-                                       np.stack([r.embedding for r in good]) if good else np.zeros((0, 0)),
+                good = [(r.track_id, r.embedding) for r in rows if r.embedding is not None]
+                self.index.add_results(model.version, np.array([i for i, _ in good], np.int64),
+                                       np.stack([e for _, e in good]) if good else np.zeros((0, 0)),
                                        [r.track_id for r in rows if r.error is not None], generation - 1, generation)
                 for r in rows:
                     if r.error is not None:
                         log.info("could not analyse %s: %s", paths.get(r.track_id), r.error)
-            except BaseException as exc:  # noqa: BLE001 - re-raised after the pipeline stops
+            except BaseException as exc:
                 log.exception("storing analysis results failed; stopping the analysis")
                 errors.append(exc)
                 cancel.set()
                 return
             with lock:
-                state["done"] += len(rows)
-                state["failed"] += sum(r.error is not None for r in rows)
-                state["current"] = paths.get(batch[-1].track_id) if batch else None
+                state.done += len(rows)
+                state.failed += sum(r.error is not None for r in rows)
+                state.current = paths.get(batch[-1].track_id) if batch else None
                 if progress is not None:
                     finished.extend(r.track_id for r in rows)
 
         def on_progress(p: PipelineProgress) -> None:  # at least once a second
             if p.current_path:
                 with lock:
-                    state["current"] = p.current_path
+                    state.current = p.current_path
             emit()
 
         try:
@@ -257,9 +258,9 @@ class Library:
             self.index.save()
         if errors:
             raise errors[0]
-        report.analysed = state["done"] - state["failed"]
-        report.failed = state["failed"]
-        report.cancelled = cancel.is_set() and state["done"] < len(jobs)
+        report.analysed = state.done - state.failed
+        report.failed = state.failed
+        report.cancelled = cancel.is_set() and state.done < len(jobs)
         report.elapsed_s = time.monotonic() - start
         emit()
         log.info("analysis ended: %s", report)
@@ -278,9 +279,10 @@ class Library:
         """The model version analyses are counted against: the model file's, else the catalogue's."""
         return self.model_version() or self.catalogue.active_version()
 
-    def status(self) -> LibraryStatus:
+    def status(self, root: PathLike | None = None) -> LibraryStatus:
+        """Counts of the whole catalogue (or of the tracks inside folder ``root``), model version, device."""
         version = self.current_version()
-        tracks, analysed, pending, failed = self.catalogue.counts(version)
+        tracks, analysed, pending, failed = self.catalogue.counts(version, _scope(root))
         try:
             device = self.device_name()
         except ValueError as exc:  # an unavailable --device
@@ -347,7 +349,7 @@ class Library:
         k = min(total, 4 * n + 16)
         while k > 0:
             ids, scores = search(k)
-            vectors = self.catalogue.embeddings_for(ids, version)
+            vectors = self.catalogue.embeddings_for(ids.tolist(), version)
             tracks = {t.id: t for t in self.catalogue.tracks(list(ids))}
             candidates = [_similar.Candidate(tracks[i], float(s), vectors[i])
                           for i, s in zip(ids.tolist(), scores) if i in tracks and i in vectors]
@@ -394,11 +396,20 @@ class Library:
         self.index.save()
         self.catalogue.close()
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class _RunState:
+    """One analysis run's counts, shared by the pipeline's callbacks (under the run's lock)."""
+
+    done: int = 0
+    failed: int = 0
+    current: str | None = None
 
 
 class _Neighbours:

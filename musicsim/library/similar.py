@@ -28,7 +28,8 @@ class Candidate:
 
 
 def same_recording(a_emb: np.ndarray, a_duration: float | None, b_emb: np.ndarray, b_duration: float | None,
-                   min_similarity: float = DUPLICATE_SIMILARITY, max_duration_diff: float = DUPLICATE_DURATION_S) -> bool:
+                   min_similarity: float = DUPLICATE_SIMILARITY,
+                   max_duration_diff: float = DUPLICATE_DURATION_S) -> bool:
     """Whether two analysed files hold the same recording."""
     if float(np.dot(a_emb, b_emb)) < min_similarity:
         return False

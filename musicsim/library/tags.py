@@ -6,12 +6,15 @@ its title from the file name.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import mutagen
+
+log = logging.getLogger(__name__)
 
 # Keys tried in order, covering EasyID3/EasyMP4/Vorbis comments (lower case) and raw ID3 frames
 # (WAV and AIFF files carry ID3 tags that mutagen's easy interface does not map).
@@ -69,7 +72,8 @@ def read_tags(path: str | os.PathLike[str]) -> TagInfo:
     audio = None
     try:
         audio = mutagen.File(path, easy=True)
-    except Exception:  # noqa: BLE001 - mutagen raises many types on damaged files; tags are optional
+    except Exception as exc:  # noqa: BLE001 - mutagen raises many types on damaged files; tags are optional
+        log.debug("no tags read from %s: %s", path, exc)
         audio = None
     tags = getattr(audio, "tags", None) if audio is not None else None
     title = artist = album = track = None

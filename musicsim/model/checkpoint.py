@@ -84,7 +84,7 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, weights_only:
         )
     try:
         data = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
+    except Exception as exc:
         raise ModelFileError(f"Cannot read model file {path}: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a musicsim model file (format {FORMAT}).")

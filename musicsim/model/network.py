@@ -50,7 +50,7 @@ class NetworkConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         data = dict(data)
         data["timbral_heights"] = tuple(data.get("timbral_heights", cls.timbral_heights))
         data["temporal_lengths"] = tuple(data.get("temporal_lengths", cls.temporal_lengths))
@@ -99,6 +99,7 @@ class FrequencyPooledConv(nn.Module):
         # over frequency first and map only the pooled values (exact, and 10-15 % faster): the max of an
         # increasing map is the map of the max; of a decreasing one (negative scale), the map of the min.
         bn = self.bn
+        assert bn.running_var is not None and bn.running_mean is not None  # track_running_stats=True
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         shift = bn.bias - bn.running_mean * scale
         pooled = F.relu(y.amax(dim=3))

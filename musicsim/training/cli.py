@@ -6,8 +6,9 @@ Heavy imports (torch training code, scikit-learn, matplotlib) happen inside the 
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 
 def _scratch_options(p: argparse.ArgumentParser) -> None:
@@ -41,21 +42,25 @@ def _train_settings(args: argparse.Namespace):
                          segments_per_clip=args.segments_per_clip, max_seconds=args.time_budget, seed=args.seed)
 
 
-def _log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+def _logger(err: TextIO) -> Callable[[str], None]:
+    def log(text: str) -> None:
+        err.write(text + "\n")
+        err.flush()
+    return log
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from musicsim.training.train import train_head_model, train_scratch_model
 
+    log = _logger(err)
     if args.from_scratch:
-        train_scratch_model(args.data, args.out, _train_settings(args), args.val_fraction, args.cache, log=_log)
+        train_scratch_model(args.data, args.out, _train_settings(args), args.val_fraction, args.cache, log=log)
     else:
-        train_head_model(args.data, args.out, args.base, args.cache, args.seed, log=_log)
+        train_head_model(args.data, args.out, args.base, args.cache, args.seed, log=log)
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
+def run_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from musicsim.training.evaluate import EvalSettings, evaluate
 
     settings = EvalSettings(folds=args.folds, seed=args.seed, base_model=args.base, cache_dir=args.cache,
@@ -63,19 +68,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
                             scratch_val_fraction=args.val_fraction, scratch_eval_segments=args.scratch_eval_segments,
                             scratch_folds=args.scratch_folds,
                             protocols=args.protocols)
-    result = evaluate(args.data, args.out, settings, log=_log)
+    result = evaluate(args.data, args.out, settings, log=_logger(err))
     cv = result["cross_validation"]
     for name, m in cv["methods"].items():
-        print(f"{name}: accuracy {m['accuracy']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}")
+        out.write(f"{name}: accuracy {m['accuracy']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}\n")
     for name, p in cv["precision_at_k"]["embeddings"].items():
-        print(f"{name}: genre precision@{cv['precision_at_k']['k']} {p['mean']:.3f} (balanced {p['balanced']:.3f})")
-    print(f"report: {Path(args.out) / 'report.md'} ({result['timing']['total_seconds']:.0f} s)")
+        out.write(f"{name}: genre precision@{cv['precision_at_k']['k']} {p['mean']:.3f} "
+                  f"(balanced {p['balanced']:.3f})\n")
+    out.write(f"report: {Path(args.out) / 'report.md'} ({result['timing']['total_seconds']:.0f} s)\n")
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+             common: argparse.ArgumentParser) -> None:
     """Add ``train`` and ``evaluate`` to the ``musicsim`` command line."""
-    p = subparsers.add_parser("train", help="fit the genre head on the pretrained model, or train from scratch",
+    p = subparsers.add_parser("train", parents=[common],
+                              help="fit the genre head on the pretrained model, or train from scratch",
                               description="Without --from-scratch: fit the ten-genre head on the frozen pretrained "
                                           "musicnn trunk and write a complete model file. With --from-scratch: "
                                           "train the two-stream ResCNN on DIR alone (Dong's features).")
@@ -83,9 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write (.pt)")
     p.add_argument("--from-scratch", action="store_true", help="train the whole network on DIR alone")
     _scratch_options(p)
-    p.set_defaults(func=run_train)
+    p.set_defaults(handler=run_train)
 
-    p = subparsers.add_parser("evaluate", help="cross-validated report: shipped vs from-scratch vs MFCC baseline",
+    p = subparsers.add_parser("evaluate", parents=[common],
+                              help="cross-validated report: shipped vs from-scratch vs MFCC baseline",
                               description="Stratified k-fold clip-level evaluation; writes report.md, report.json "
                                           "and PNG figures to --out.")
     _common(p)
@@ -100,4 +109,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocols", choices=("auto", "all", "none"), default="auto",
                    help="fixed split protocols (auto: only on the full GTZAN)")
     _scratch_options(p)
-    p.set_defaults(func=run_evaluate)
+    p.set_defaults(handler=run_evaluate)

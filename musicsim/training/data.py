@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 from collections import Counter
@@ -22,6 +23,8 @@ import numpy as np
 from musicsim.features import FeatureConfig, patches
 from musicsim.fileio import atomic_write
 from musicsim.genres import GENRES
+
+logger = logging.getLogger(__name__)  # ``log`` is the progress callback these functions take
 
 CLIP_NAME = re.compile(r"^(?P<genre>[a-z]+)\.(?P<number>\d{5})\.(?P<ext>[A-Za-z0-9]+)$")
 AUDIO_EXTENSIONS = frozenset({"wav", "au", "opus", "ogg", "oga", "mp3", "flac", "m4a", "aiff", "aif"})
@@ -135,8 +138,8 @@ class FeatureCache:
         if path.is_file():
             try:
                 return np.load(path)
-            except (OSError, ValueError):
-                pass  # damaged entry: recompute
+            except (OSError, ValueError) as exc:
+                logger.warning("damaged cache entry %s (%s); recomputing it", path, exc)
         array = np.asarray(compute())
         _atomic_save(path, array)
         return array
@@ -158,7 +161,8 @@ def load_all(clips: Sequence[Clip], load: Callable[[Clip], np.ndarray],
         try:
             arrays.append(load(clip))
             kept.append(i)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop a dataset pass
+        except Exception as exc:
+            logger.warning("skipped %s: %s", clip.path, exc, exc_info=True)
             problems.append((clip.name, str(exc) or type(exc).__name__))
             log(f"skipped {clip.path}: {exc}")
     return arrays, kept, problems

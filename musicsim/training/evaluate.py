@@ -7,15 +7,18 @@ its segments' probabilities. Hyper-parameters are chosen inside each training fo
 
 from __future__ import annotations
 
+import io
 import time
+from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 from pathlib import Path
 
 import numpy as np
 
 from musicsim.features import DONG_2018
-from musicsim.fileio import sha256_file
+from musicsim.fileio import atomic_write, sha256_file
 from musicsim.genres import GENRES
 from musicsim.model.inference import SegmentOutputs, pool_segments
 from musicsim.model.network import NetworkConfig
@@ -48,6 +51,7 @@ from musicsim.training.scratch import (
     train_scratch,
 )
 
+T = TypeVar("T")
 Log = Callable[[str], None]
 METHODS = ("shipped", "scratch", "baseline")
 BASE_MODEL_FILE = "musicnn-msd.pt"
@@ -88,6 +92,21 @@ class Dataset:
     dong: list[np.ndarray] | None = None  # per clip (segments, 256, 64)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
+    def mfcc_stats(self) -> np.ndarray:
+        return _required(self.mfcc, "MFCC statistics (the baseline method)")
+
+    def trunk_outputs(self) -> list[TrunkOutputs]:
+        return _required(self.trunk, "pretrained-trunk outputs (the shipped method)")
+
+    def dong_patches(self) -> list[np.ndarray]:
+        return _required(self.dong, "Dong-2018 patches (the from-scratch method)")
+
+
+def _required(value: T | None, what: str) -> T:
+    if value is None:
+        raise ValueError(f"the dataset was loaded without {what}")
+    return value
+
 
 def file_sha256(path: Path) -> str:
     return sha256_file(path)
@@ -103,7 +122,7 @@ def load_dataset(data_dir: Path, settings: EvalSettings, log: Log = print) -> Da
     """List the clips and compute (or read from the cache) every method's inputs."""
     clips = list_clips(data_dir)
     cache = FeatureCache(settings.cache_dir)
-    sources: dict[str, list] = {}
+    sources: dict[str, dict[int, np.ndarray]] = {}
     problems: list[tuple[str, str]] = []
     kept = set(range(len(clips)))
 
@@ -144,6 +163,12 @@ def load_dataset(data_dir: Path, settings: EvalSettings, log: Log = print) -> Da
 
 
 # -- the three methods: fit on training units, return test-unit probabilities ----------------------
+
+def _shipped_fold(data: Dataset, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+                  seed: int) -> tuple[np.ndarray, dict, None]:
+    probs, record = shipped_probs([t.pooled_map for t in data.trunk_outputs()], y, train, test, seed)
+    return probs, record, None
+
 
 def shipped_probs(maps: Sequence[np.ndarray], y: np.ndarray, train: np.ndarray, test: np.ndarray,
                   seed: int) -> tuple[np.ndarray, dict]:
@@ -197,7 +222,8 @@ def holdout_split(train: np.ndarray, y: np.ndarray, fraction: float, seed: int) 
 
 
 def scratch_run(patches: Sequence[np.ndarray], y: np.ndarray, train: np.ndarray, val: np.ndarray | None,
-                settings: EvalSettings, log: Log, embed: np.ndarray | None = None) -> tuple[np.ndarray, dict, np.ndarray | None]:
+                settings: EvalSettings, log: Log,
+                embed: np.ndarray | None = None) -> tuple[np.ndarray, dict, np.ndarray | None]:
     """Train from scratch on ``train`` (early stopping on ``val``, or an inner split of ``train``).
 
     Returns probabilities of the ``embed`` units (default: none) — callers pass test ∪ others —
@@ -235,12 +261,12 @@ def cached_fold(settings: EvalSettings, name: str, key_parts: list,
             return saved["probs"], json.loads(str(saved["record"])), emb
     probs, record, emb = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    arrays = {"probs": probs, "record": np.array(json.dumps(record))}
+    arrays: dict[str, Any] = {"probs": probs, "record": np.array(json.dumps(record))}
     if emb is not None:
         arrays["embeddings"] = emb
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())
     return probs, record, emb
 
 
@@ -248,9 +274,10 @@ def cached_fold(settings: EvalSettings, name: str, key_parts: list,
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Accuracy, balanced accuracy (mean recall over genres present), per-genre recall, confusion."""
+    from sklearn.metrics import confusion_matrix
+
     n = len(GENRES)
-    confusion = np.zeros((n, n), dtype=np.int64)
-    np.add.at(confusion, (y_true, y_pred), 1)
+    confusion = confusion_matrix(y_true, y_pred, labels=np.arange(n))
     per_genre = {GENRES[g]: float(confusion[g, g] / confusion[g].sum()) for g in range(n) if confusion[g].sum()}
     return {"n": int(len(y_true)), "accuracy": float(np.mean(y_true == y_pred)),
             "balanced_accuracy": balanced_accuracy(y_true, y_pred), "per_genre": per_genre,
@@ -321,19 +348,19 @@ def cross_validate(data: Dataset, settings: EvalSettings, log: Log = print) -> t
                 probs, rec, _ = cached_fold(
                     settings, "shipped", ["shipped-v1", file_sha256(base_model_path(settings.base_model)),
                                           list(C_GRID), settings.seed, *names],
-                    lambda: (*shipped_probs([t.pooled_map for t in data.trunk], y, train, test, settings.seed), None),
-                    log)
+                    partial(_shipped_fold, data, y, train, test, settings.seed), log)
             elif method == "baseline":
-                probs, rec = baseline_probs(data.mfcc, y, train, test, settings.seed)
+                probs, rec = baseline_probs(data.mfcc_stats(), y, train, test, settings.seed)
             else:
                 everything = np.concatenate([test, train])
                 all_p, rec, emb = cached_fold(
                     settings, "scratch", ["scratch-v1", settings.scratch.to_dict(), settings.scratch_network.to_dict(),
                                           settings.scratch_eval_segments, settings.scratch_val_fraction,
                                           settings.seed, *names],
-                    lambda: scratch_run(data.dong, y, train, None, settings, log, embed=everything), log)
+                    partial(scratch_run, data.dong_patches(), y, train, None, settings, log, embed=everything), log)
                 probs = all_p[: len(test)]
                 order = np.argsort(everything)
+                assert emb is not None  # scratch_run returns embeddings when asked for them
                 emb = emb[order]  # back to clip order
                 scratch_p10[test] = precision_at_k(emb, y, settings.k, queries=test)
                 if f == 1:
@@ -378,9 +405,9 @@ def _split_protocols(data: Dataset, data_dir: Path, seed: int) -> dict[str, tupl
     out = {}
     splits = load_splits(data_dir)
     if splits:
-        parts = tuple(split_indices(data.clips, splits[name]) for name in ("train", "valid", "test"))
-        if all(len(p) for p in parts):
-            out["fault-filtered"] = parts
+        train, val, test = (split_indices(data.clips, splits[name]) for name in ("train", "valid", "test"))
+        if len(train) and len(val) and len(test):
+            out["fault-filtered"] = (train, val, test)
     train, rest = stratified_split(np.arange(len(data.labels)), data.labels, 0.5, seed)
     val, test = stratified_split(rest, data.labels, 0.4, seed)
     out["dong-50-20-30"] = (train, val, test)
@@ -393,15 +420,16 @@ def run_protocols(data: Dataset, data_dir: Path, settings: EvalSettings, log: Lo
     results: dict = {}
     for name, (train, val, test) in _split_protocols(data, data_dir, settings.seed).items():
         log(f"protocol {name}: {len(train)}/{len(val)}/{len(test)} clips")
-        row = {"train": int(len(train)), "valid": int(len(val)), "test": int(len(test)), "methods": {}}
+        row: dict[str, Any] = {"train": int(len(train)), "valid": int(len(val)), "test": int(len(test)),
+                               "methods": {}}
         fit = np.concatenate([train, val])  # the linear methods choose C by inner CV on train+valid
         for method in settings.methods:
             if method == "shipped":
-                probs, _ = shipped_probs([t.pooled_map for t in data.trunk], y, fit, test, settings.seed)
+                probs, _ = shipped_probs([t.pooled_map for t in data.trunk_outputs()], y, fit, test, settings.seed)
             elif method == "baseline":
-                probs, _ = baseline_probs(data.mfcc, y, fit, test, settings.seed)
+                probs, _ = baseline_probs(data.mfcc_stats(), y, fit, test, settings.seed)
             else:
-                probs, _, _ = scratch_run(data.dong, y, train, val, settings, log, embed=test)
+                probs, _, _ = scratch_run(data.dong_patches(), y, train, val, settings, log, embed=test)
             row["methods"][method] = classification_metrics(y[test], probs.argmax(axis=1))
         results[name] = row
     if data.dong is None and data.trunk is None:
@@ -416,14 +444,15 @@ def run_protocols(data: Dataset, data_dir: Path, settings: EvalSettings, log: Lo
     unit_y = np.array([y[c] for c, _ in units])
     train, rest = stratified_split(np.arange(len(units)), unit_y, 0.8, settings.seed)
     val, test = stratified_split(rest, unit_y, 0.5, settings.seed)
-    row = {"train": int(len(train)), "valid": int(len(val)), "test": int(len(test)), "unit": "segment", "methods": {}}
+    row = {"train": int(len(train)), "valid": int(len(val)), "test": int(len(test)), "unit": "segment",
+           "methods": {}}
     log(f"protocol segments: {len(train)}/{len(val)}/{len(test)} segments")
     for method in settings.methods:
         if method == "shipped":
-            maps = [data.trunk[c].pooled_map[s : s + 1] for c, s in units]
+            maps = [data.trunk_outputs()[c].pooled_map[s : s + 1] for c, s in units]
             probs, _ = shipped_probs(maps, unit_y, np.concatenate([train, val]), test, settings.seed)
         elif method == "scratch":
-            segs = [data.dong[c][s : s + 1] for c, s in units]
+            segs = [data.dong_patches()[c][s : s + 1] for c, s in units]
             probs, _, _ = scratch_run(segs, unit_y, train, val, settings, log, embed=test)
         else:
             continue  # the baseline's statistics describe whole clips

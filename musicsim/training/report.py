@@ -149,9 +149,11 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
                  if st.get("scratch_folds") else "") + "."]
     lines.append("")
     lines += ["## Clip-level classification (out-of-fold)", "",
-              "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds this run (cached folds: ~0) |", "|---|---|---|---|---|"]
+              "| method | accuracy | balanced accuracy | fold sd (acc / bal.) | seconds this run (cached folds: ~0) |",
+              "|---|---|---|---|---|"]
     for name, m in methods.items():
-        partial = f" (folds 1-{m['folds_run']} of {cv['folds']}: {m['n']} clips)" if m["folds_run"] < cv["folds"] else ""
+        partial = (f" (folds 1-{m['folds_run']} of {cv['folds']}: {m['n']} clips)"
+                   if m["folds_run"] < cv["folds"] else "")
         lines.append(f"| {TITLES[name]}{partial} | {_pct(m['accuracy'])} | {_pct(m['balanced_accuracy'])} | "
                      f"{_pct(m['fold_accuracy_sd'])} / {_pct(m['fold_balanced_accuracy_sd'])} | {m['seconds']:.0f} |")
     lines += ["", "### Per-genre accuracy (recall)", "", "| genre | " + " | ".join(methods) + " |",
@@ -166,7 +168,8 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
             lines.append(f"![{key}]({fig})")
     if "scratch" in methods:
         lines += ["", "### From-scratch training runs", "", "Losses per epoch (chance: ln 10 = 2.30).", "",
-                  "| fold | epochs | best epoch | stopped | train loss | validation loss |", "|---|---|---|---|---|---|"]
+                  "| fold | epochs | best epoch | stopped | train loss | validation loss |",
+                  "|---|---|---|---|---|---|"]
         for i, rec in enumerate(methods["scratch"]["folds"], start=1):
             curve = {key: " → ".join(f"{h[key]:.2f}" for h in rec.get("history", []) if key in h)
                      for key in ("train_loss", "val_loss")}
@@ -202,7 +205,8 @@ def render_markdown(result: dict, figures: dict[str, str]) -> str:
                   "sides; its numbers are segment-level and optimistic. The MFCC baseline describes whole clips "
                   "and has no segment number."]
     t = result["timing"]
-    lines += ["", "## Timing", "", f"Features (decode, patches, pretrained trunk; read from the cache when already computed): {t['features_seconds']:.0f} s. "
+    lines += ["", "## Timing", "", "Features (decode, patches, pretrained trunk; read from the cache when already "
+              f"computed): {t['features_seconds']:.0f} s. "
               f"Whole evaluation: {t['total_seconds']:.0f} s.", ""]
     return "\n".join(lines)
 

@@ -12,8 +12,9 @@ Why the clipping: without it this net diverges at lr 0.009. Measured on 4 GTZAN 
 on the unnormalised, densely concatenated mid-end map), so the first steps throw the genre logits
 to |z| > 100 and the training loss to 11-50 (chance is ln 10 = 2.3). The class weights are not the
 cause: the same blow-up happens with an unweighted loss. With the norm clipped to 1 (each gradient
-the optimiser sees has norm <= 1, a plain-SGD step moves the weights <= 0.009), the logits stay within |z| < 7 and the step losses reach chance by the end of the first
-epoch (epoch means 2.65 → 2.10 on 2 clips per genre; in the 5-fold evaluation 2.7 → 2.0-2.3 in 2-3
+the optimiser sees has norm <= 1, a plain-SGD step moves the weights <= 0.009), the logits stay
+within |z| < 7 and the step losses reach chance by the end of the first epoch
+(epoch means 2.65 → 2.10 on 2 clips per genre; in the 5-fold evaluation 2.7 → 2.0-2.3 in 2-3
 epochs, docs/evaluation/README.md), with momentum 0.9 a little faster than plain SGD (epoch-1 mean
 2.50 vs 2.67). ``grad_clip=None`` restores the unclipped optimiser.
 """
@@ -57,7 +58,8 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     network: TwoStreamResCNN  # the best validation epoch's weights, in eval mode
-    history: list[dict] = field(default_factory=list)  # per epoch: train_loss, grad_norm, val_loss, val_accuracy, seconds
+    # per epoch: train_loss, grad_norm, val_loss, val_accuracy, seconds
+    history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped: str = ""  # why training ended
 
@@ -82,7 +84,8 @@ def _all_pairs(x: Sequence[np.ndarray]) -> np.ndarray:
 
 
 @torch.inference_mode()
-def predict(network: TwoStreamResCNN, x: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict(network: TwoStreamResCNN, x: Sequence[np.ndarray],
+            batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segment softmax probabilities, embeddings and clip ids for every segment of every clip."""
     network.eval()
     pairs = _all_pairs(x)
@@ -97,12 +100,12 @@ def predict(network: TwoStreamResCNN, x: Sequence[np.ndarray], batch_size: int =
 
 
 def _epoch_pairs(x: Sequence[np.ndarray], per_clip: int | None, rng: np.random.Generator) -> np.ndarray:
-    pairs = []
+    chosen: list[tuple[int, int]] = []
     for c, clip in enumerate(x):
         segs = np.arange(len(clip)) if per_clip is None or per_clip >= len(clip) else \
             rng.choice(len(clip), per_clip, replace=False)
-        pairs.extend((c, s) for s in segs)
-    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        chosen.extend((c, int(s)) for s in segs)
+    pairs = np.array(chosen, dtype=np.int64).reshape(-1, 2)
     return pairs[rng.permutation(len(pairs))]
 
 

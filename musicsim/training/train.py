@@ -38,7 +38,7 @@ def train_head_model(data_dir: Path, out: Path, base: Path | None = None, cache_
     base = base_model_path(base)
     settings = EvalSettings(base_model=base, cache_dir=cache_dir, methods=("shipped",), seed=seed)
     data = load_dataset(Path(data_dir), settings, log)
-    maps = [t.pooled_map for t in data.trunk]
+    maps = [t.pooled_map for t in data.trunk_outputs()]
     x = np.concatenate(maps)
     groups = np.concatenate([np.full(len(m), i) for i, m in enumerate(maps)])
     t0 = time.monotonic()
@@ -69,8 +69,9 @@ def train_scratch_model(data_dir: Path, out: Path, settings: TrainSettings, val_
     ev = EvalSettings(cache_dir=cache_dir, methods=("scratch",), seed=settings.seed)
     data = load_dataset(Path(data_dir), ev, log)
     train, val = holdout_split(np.arange(len(data.clips)), data.labels, val_fraction, settings.seed)
-    result = train_scratch([data.dong[i] for i in train], data.labels[train],
-                           [data.dong[i] for i in val], data.labels[val], settings, network, log=log)
+    patches = data.dong_patches()
+    result = train_scratch([patches[i] for i in train], data.labels[train],
+                           [patches[i] for i in val], data.labels[val], settings, network, log=log)
     card = {"training": settings.to_dict() | {"optimizer": "SGD, Nesterov momentum",
                                                "train_clips": int(len(train)), "val_clips": int(len(val)),
                                                "best_epoch": result.best_epoch, "stopped": result.stopped,

@@ -1,0 +1,161 @@
+"""``scan``, ``status``, ``genres`` and ``problems``: building the library and reading it back."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from typing import Any, TextIO
+
+from musicsim.cli.common import (
+    EXIT_INTERRUPTED,
+    UserError,
+    add_json_option,
+    add_scope_option,
+    open_library,
+    opt,
+    scope,
+)
+from musicsim.cli.output import ProgressBar, print_json, shown, track_line
+from musicsim.formatting import format_clock
+from musicsim.logs import log_path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("scan", parents=[common], help="catalogue and analyse a music folder (re-run: incremental)")
+    p.add_argument("folder", help="music folder")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding workers (default: automatic)")
+    p.set_defaults(handler=cmd_scan)
+
+    p = sub.add_parser("status", parents=[common], help="tracks, analysed, pending, failed, model, device")
+    add_scope_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("genres", parents=[common], help="every analysed track with its predicted genre")
+    add_scope_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=cmd_genres)
+
+    p = sub.add_parser("problems", parents=[common], help="files that could not be analysed, with reasons")
+    add_scope_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=cmd_problems)
+
+
+def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError
+
+    lib = open_library(args)
+    cancel = threading.Event()
+    finished = threading.Event()
+    result: dict[str, Any] = {}
+    bar = ProgressBar(err)
+    folder = shown(args.folder)
+
+    def work() -> None:
+        try:
+            synced = result["sync"] = lib.sync_folder(args.folder, cancel=cancel)
+            if synced.cancelled:
+                return
+            err.write(f"Catalogued {folder}: {synced.added} new, {synced.changed} changed, {synced.removed} removed, "
+                      f"{synced.unchanged} unchanged, {synced.skipped} skipped.\n")
+            if not cancel.is_set():
+                result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers,
+                                                         root=args.folder)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            result["error"] = exc
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=work, name="musicsim-scan")
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set()) if in_main else None
+    try:
+        worker.start()
+        # Wait on an Event, not Thread.join(timeout): a Ctrl-C inside join() can mark a running thread
+        # as finished (CPython gh-90882), and the process would then exit under the analysis.
+        while not finished.is_set():
+            try:
+                finished.wait(0.2)
+            except KeyboardInterrupt:
+                if cancel.is_set():  # second Ctrl-C: leave now; every stored batch is already committed
+                    err.write("\nStopped.\n")
+                    os._exit(EXIT_INTERRUPTED)
+                cancel.set()
+                err.write("\nStopping after the tracks in progress (Ctrl-C again to stop at once)...\n")
+        worker.join()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+        bar.finish()
+        lib.close()
+    exc = result.get("error")
+    if isinstance(exc, (ModelNotFoundError, ModelFileError)):
+        raise UserError(f"{exc}\nThe folder is catalogued; analysis will run once a model file is available.")
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        raise UserError(str(exc))
+    if exc is not None:
+        raise exc
+    analysis = result.get("analysis")
+    synced = result.get("sync")
+    if synced is not None and synced.cancelled:
+        err.write(f"Interrupted while cataloguing: the {synced.added + synced.changed} files catalogued so far are "
+                  f"kept. Run `musicsim scan {folder}` again to resume.\n")
+        return EXIT_INTERRUPTED
+    if cancel.is_set():
+        done = analysis.analysed + analysis.failed if analysis else 0
+        err.write(f"Interrupted: the {done} tracks analysed in this run are kept. "
+                  f"Run `musicsim scan {folder}` again to resume.\n")
+        return EXIT_INTERRUPTED
+    if analysis is not None and analysis.analysed + analysis.failed == 0:
+        err.write("Nothing to analyse: every track is up to date.\n")
+    elif analysis is not None:
+        err.write(f"Analysed {analysis.analysed} tracks, {analysis.failed} failed, in "
+                  f"{format_clock(analysis.elapsed_s)}.")
+        err.write(" See `musicsim problems`.\n" if analysis.failed else "\n")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_library(args) as lib:
+        st = lib.status(root=scope(args))
+    if args.json:
+        print_json(st.to_json(), out)
+        return 0
+    rows = [("Tracks", st.tracks), ("Analysed", st.analysed), ("Pending", st.pending),
+            ("Failed", f"{st.failed}" + ("  (musicsim problems)" if st.failed else "")),
+            ("Model version", st.model_version or "none (no model file, nothing analysed)"),
+            ("Device", st.device), ("Data folder", lib.data_dir), ("Log file", log_path(lib.data_dir))]
+    if opt(args, "scope"):
+        rows.insert(0, ("Folder", scope(args)))
+    for name, value in rows:
+        out.write(f"{name + ':':<15}{shown(str(value))}\n")
+    return 0
+
+
+def cmd_genres(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_library(args) as lib:
+        tracks = [t for t in lib.tracks(root=scope(args)) if t.genre is not None]
+    if args.json:
+        print_json([t.to_genre_json() for t in tracks], out)
+        return 0
+    if not tracks:
+        err.write("No analysed tracks yet: run `musicsim scan FOLDER`.\n")
+    for t in tracks:
+        out.write(f"{t.genre:<10}{t.confidence or 0.0:6.0%}  {track_line(t)}\n")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_library(args) as lib:
+        problems = lib.problems(root=scope(args))
+    if args.json:
+        print_json([p.to_json() for p in problems], out)
+        return 0
+    if not problems:
+        err.write("No problems.\n")
+    for p in problems:
+        out.write(f"{shown(p.path)}\n    {shown(p.reason)}\n")
+    return 0
