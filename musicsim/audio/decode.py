@@ -2,7 +2,7 @@
 
 libsndfile (``soundfile``) reads WAV, AIFF, FLAC, Ogg Vorbis and MP3 and seeks sample-accurately;
 PyAV (ffmpeg) reads the rest (M4A/AAC/ALAC, Opus, WMA, ...). Opus goes to PyAV first: libsndfile
-seeks in Opus about twice as slowly (``benchmarks/bench_decode.py``). Channels are averaged to
+seeks in Opus about twice as slowly (docs/performance.md). Channels are averaged to
 mono; resampling uses soxr. Every failure raises :class:`DecodeError` with a reason a person
 understands.
 """
@@ -23,6 +23,8 @@ import av
 import numpy as np
 import soundfile as sf
 import soxr
+
+from musicsim.audio.names import is_appledouble_name
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,11 @@ class AudioInfo:
 # --------------------------------------------------------------------------------------------
 # Reasons for bad files
 
+APPLEDOUBLE = "looks like a macOS AppleDouble ._ file"
+
 
 _MAGIC: list[tuple[bytes, int, str]] = [
-    (b"\x00\x05\x16\x07", 0, "looks like a macOS AppleDouble ._ file"),
+    (b"\x00\x05\x16\x07", 0, APPLEDOUBLE),
     (b"\x89PNG", 0, "looks like a PNG image"),
     (b"\xff\xd8\xff", 0, "looks like a JPEG image"),
     (b"GIF8", 0, "looks like a GIF image"),
@@ -83,8 +87,8 @@ def _sniff(path: Path) -> str | None:
     for magic, offset, what in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return what
-    if path.name.startswith("._"):
-        return "looks like a macOS AppleDouble ._ file"
+    if is_appledouble_name(path.name):
+        return APPLEDOUBLE
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return "looks like a text file"
     return None
@@ -265,7 +269,7 @@ def open_audio(path: PathLike) -> AudioReader:
     order: list[Callable[[Path], AudioReader]] = [SoundfileReader, PyAVReader]
     if path.suffix.lower() in AV_FIRST:
         order.reverse()
-    if path.name.startswith("._") and _sniff(path) == "looks like a macOS AppleDouble ._ file":
+    if is_appledouble_name(path.name) and _sniff(path) == APPLEDOUBLE:
         raise _not_audio(path)
     for reader in order:
         try:

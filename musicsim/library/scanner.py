@@ -13,6 +13,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from musicsim.audio.names import is_appledouble_name
+
 AUDIO_EXTENSIONS = frozenset({
     ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".mp4", ".wav", ".wave",
     ".aif", ".aiff", ".aifc", ".wma", ".wv", ".ape",
@@ -56,7 +58,7 @@ def _check_file(path: str, name: str) -> FoundFile | Skipped:
         path.encode("utf-8")
     except UnicodeEncodeError:
         return Skipped(_printable(path), "the file name is not valid UTF-8; rename the file to scan it")
-    if name.startswith("._"):
+    if is_appledouble_name(name):
         return Skipped(path, "macOS metadata file (AppleDouble '._' file), not audio")
     try:
         st = os.stat(path)
