@@ -19,6 +19,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QKeySequence
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QFileDialog
 
@@ -218,6 +219,26 @@ def test_search_box_and_genre_filter(qtbot, open_window, copy_music):
     window.library_pane.table.sortByColumn(TrackTableModel.TITLE, Qt.SortOrder.AscendingOrder)
     shown = [window.library_pane.proxy.index(r, TrackTableModel.TITLE).data() for r in range(6)]
     assert shown == sorted(shown, key=str.casefold)
+
+
+def test_every_command_is_one_action_in_menus_toolbar_and_context_menu(qtbot, open_window, copy_music):
+    from PySide6.QtWidgets import QWidgetAction
+
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    registry = window.commands.all()
+    assert len(set(map(id, registry))) == len(registry)
+    assert len({a.text() for a in registry}) == len(registry)  # one action per command
+    in_menus = [a for top in window.menuBar().actions() for a in top.menu().actions() if not a.isSeparator()]
+    in_toolbar = [a for a in window.toolbar.actions() if not a.isSeparator() and not isinstance(a, QWidgetAction)]
+    click_row(qtbot, window, 0)
+    in_context = [a for a in window.library_pane.context_menu().actions() if not a.isSeparator()]
+    assert {a.text() for a in in_context} == {"Play", "Play Similar", "Open Containing Folder", "Copy File Path"}
+    for action in in_menus + in_toolbar + in_context:
+        assert any(action is a for a in registry), action.text()
+    assert window.commands.play_similar.isEnabled()  # the selected song is analysed
+    assert window.commands.find.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+    assert window.commands.play_pause in window.actions()  # Space works anywhere in the window
 
 
 # ---------------------------------------------------------------------------- pause / resume, responsiveness
