@@ -76,15 +76,15 @@ def main() -> int:
                 app.processEvents()
                 time.sleep(0.02)
 
-        pump(lambda: window.worker is None, 600)
-        if window._analysis_error:
-            print("analysis failed:", window._analysis_error, file=sys.stderr)
+        pump(lambda: not window.analysis.busy, 600)
+        if window.analysis.error:
+            print("analysis failed:", window.analysis.error, file=sys.stderr)
             return 1
-        seed = next(t for t in window.model.tracks() if t.title == "Slow Tide")
-        window.select_track(seed.id)
+        seed = next(t for t in window.library_pane.tracks() if t.title == "Slow Tide")
+        window.library_pane.select_track(seed.id)
         pump(lambda: window.playlist.model.rowCount() > 0, 30)
-        window.play_playlist_row(0)
-        window.table.setFocus()
+        window.playback.play_row(0)
+        window.library_pane.focus_table()
         pump(lambda: False, 1.0)
         window.grab().save(args.out)
         print("wrote", args.out)

@@ -18,16 +18,17 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
-from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
-from PySide6.QtWidgets import QFileDialog  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QKeySequence
+from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QFileDialog
 
-from musicsim.app.main_window import MainWindow  # noqa: E402
-from musicsim.app.projection import genre_means, pca_2d  # noqa: E402
-from musicsim.app.settings import AppSettings  # noqa: E402
-from musicsim.app.track_model import TrackTableModel  # noqa: E402
-from musicsim.genres import GENRES  # noqa: E402
-from musicsim.library.library import Library  # noqa: E402
+from musicsim.app.main_window import MainWindow
+from musicsim.app.projection import genre_means, pca_2d
+from musicsim.app.settings import AppSettings
+from musicsim.app.track_model import TrackTableModel
+from musicsim.genres import GENRES
+from musicsim.library.library import Library
 
 ANALYSIS_TIMEOUT_MS = 120_000
 
@@ -62,16 +63,17 @@ def open_window(qtbot, library: Library, settings: AppSettings):
 
 
 def wait_idle(qtbot, window: MainWindow, timeout: int = ANALYSIS_TIMEOUT_MS) -> None:
-    qtbot.waitUntil(lambda: window.worker is None and window._queued is None, timeout=timeout)
+    qtbot.waitUntil(lambda: window.analysis.worker is None and window.analysis.queued is None, timeout=timeout)
 
 
 def click_row(qtbot, window: MainWindow, proxy_row: int) -> None:
-    rect = window.table.visualRect(window.proxy.index(proxy_row, 0))
-    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    rect = window.library_pane.table.visualRect(window.library_pane.proxy.index(proxy_row, 0))
+    qtbot.mouseClick(window.library_pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
 def model_genres(window: MainWindow) -> list[str]:
-    return [window.model.index(r, TrackTableModel.GENRE).data() for r in range(window.model.rowCount())]
+    model = window.library_pane.model
+    return [model.index(r, TrackTableModel.GENRE).data() for r in range(model.rowCount())]
 
 
 # ---------------------------------------------------------------------------- first run, settings
@@ -87,15 +89,15 @@ def test_first_run_asks_for_folder_then_remembers_it(qtbot, open_window, setting
     assert window.pages.currentWidget() is window.library_page
     wait_idle(qtbot, window)
     assert settings.folder == str(music)
-    assert window.model.rowCount() == 6
+    assert window.library_pane.model.rowCount() == 6
     window.resize(700, 500)  # the offscreen screen is 800x600
     window.close()
 
     # Next launch: straight into the library, at the saved size, the table filled from the catalogue.
     again = open_window()
     assert again.pages.currentWidget() is again.library_page
-    assert again.folder == str(music)
-    qtbot.waitUntil(lambda: again.model.rowCount() == 6, timeout=10_000)
+    assert again.analysis.folder == str(music)
+    qtbot.waitUntil(lambda: again.library_pane.model.rowCount() == 6, timeout=10_000)
     assert (again.width(), again.height()) == (700, 500)
     wait_idle(qtbot, again)
 
@@ -105,21 +107,21 @@ def test_analysis_shows_genres_and_a_similar_playlist_without_the_seed(qtbot, op
                                                                       monkeypatch):
     music = copy_music()
     window = open_window(music)
-    titles = {window.model.index(r, 0).data() for r in range(window.model.rowCount())}
+    titles = {window.library_pane.model.index(r, 0).data() for r in range(window.library_pane.model.rowCount())}
     wait_idle(qtbot, window)
-    assert window._analysis_error is None
+    assert window.analysis.error is None
     assert titles <= {"First Light", "Second Wind", "Deep Water", "Neon Rain", "Quiet Field", "Iron Gate"}
     # every row shows a predicted genre and its confidence
     assert all(g in GENRES for g in model_genres(window)), model_genres(window)
-    confidences = [window.model.index(r, TrackTableModel.CONFIDENCE).data() for r in range(6)]
+    confidences = [window.library_pane.model.index(r, TrackTableModel.CONFIDENCE).data() for r in range(6)]
     assert all(c.endswith("%") and 0 < float(c[:-1]) <= 100 for c in confidences), confidences
-    assert "Up to date" in window.status_label.text()
-    assert "CPU" in window.device_label.text()
+    assert "Up to date" in window.status.label.text()
+    assert "CPU" in window.status.device_label.text()
     assert window.tabs.tabText(2) == "Problems"
 
     # click a song: the playlist fills with the others, best first, never the seed
     click_row(qtbot, window, 2)
-    seed = window.selected_track()
+    seed = window.library_pane.selected_track()
     assert seed is not None
     qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
     items = window.playlist.model.items()
@@ -149,21 +151,21 @@ def test_analysis_shows_genres_and_a_similar_playlist_without_the_seed(qtbot, op
 def test_keyboard_enter_plays_similar_and_player_controls(qtbot, open_window, copy_music):
     window = open_window(copy_music())
     wait_idle(qtbot, window)
-    window.table.setFocus()
-    qtbot.keyClick(window.table, Qt.Key.Key_Down)  # first row becomes current
-    seed = window.selected_track()
+    window.library_pane.table.setFocus()
+    qtbot.keyClick(window.library_pane.table, Qt.Key.Key_Down)  # first row becomes current
+    seed = window.library_pane.selected_track()
     assert seed is not None
-    qtbot.keyClick(window.table, Qt.Key.Key_Return)  # Enter: play similar
+    qtbot.keyClick(window.library_pane.table, Qt.Key.Key_Return)  # Enter: play similar
     qtbot.waitUntil(lambda: window.playlist.model.playing_row == 0, timeout=10_000)
     first = window.playlist.model.track_at(0)
     player = window.player.player
     assert player.source() == QUrl.fromLocalFile(first.path)
     assert window.player.now_playing.text().startswith(first.title)
 
-    window.play_next()
+    window.playback.next()
     assert window.playlist.model.playing_row == 1
     assert player.source() == QUrl.fromLocalFile(window.playlist.model.track_at(1).path)
-    window.play_previous()
+    window.playback.previous()
     assert player.source() == QUrl.fromLocalFile(first.path)
 
     # double-click a playlist row plays it
@@ -187,34 +189,56 @@ def test_search_box_and_genre_filter(qtbot, open_window, copy_music):
     window = open_window(copy_music())
     wait_idle(qtbot, window)
     window.activateWindow()
-    window.find_action.trigger()  # Ctrl+F
-    assert window.search.hasFocus()
-    qtbot.keyClicks(window.search, "alpha")
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=5_000)  # both Alpha Band songs
-    qtbot.keyClick(window.search, Qt.Key.Key_Return)  # Enter: on to the results
-    assert window.table.hasFocus() and window.selected_track().artist == "Alpha Band"
-    assert window.model.index(0, TrackTableModel.GENRE).data() in GENRES  # analysed, not "analysing…"
-    window.search.clear()
-    qtbot.keyClicks(window.search, "deep WATER")
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=5_000)
-    window.search.clear()
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 6, timeout=5_000)
+    window.commands.find.trigger()  # Ctrl+F
+    assert window.library_pane.search.hasFocus()
+    qtbot.keyClicks(window.library_pane.search, "alpha")
+    qtbot.waitUntil(lambda: window.library_pane.proxy.rowCount() == 2, timeout=5_000)  # both Alpha Band songs
+    qtbot.keyClick(window.library_pane.search, Qt.Key.Key_Return)  # Enter: on to the results
+    assert window.library_pane.table.hasFocus() and window.library_pane.selected_track().artist == "Alpha Band"
+    # analysed, not "analysing…"
+    assert window.library_pane.model.index(0, TrackTableModel.GENRE).data() in GENRES
+    window.library_pane.search.clear()
+    qtbot.keyClicks(window.library_pane.search, "deep WATER")
+    qtbot.waitUntil(lambda: window.library_pane.proxy.rowCount() == 1, timeout=5_000)
+    window.library_pane.search.clear()
+    qtbot.waitUntil(lambda: window.library_pane.proxy.rowCount() == 6, timeout=5_000)
 
     genres = model_genres(window)
-    combo = [window.genre_filter.itemText(i) for i in range(1, window.genre_filter.count())]
+    genre_filter = window.library_pane.genre_filter
+    combo = [genre_filter.itemText(i) for i in range(1, genre_filter.count())]
     assert combo == sorted(set(genres))
-    window.genre_filter.setCurrentIndex(1)
-    assert window.proxy.rowCount() == genres.count(combo[0])
-    qtbot.keyClicks(window.search, combo[0])  # the search box matches genres too
-    assert window.proxy.rowCount() == genres.count(combo[0])
+    window.library_pane.genre_filter.setCurrentIndex(1)
+    assert window.library_pane.proxy.rowCount() == genres.count(combo[0])
+    qtbot.keyClicks(window.library_pane.search, combo[0])  # the search box matches genres too
+    assert window.library_pane.proxy.rowCount() == genres.count(combo[0])
 
     # sorting by a column reorders the view
-    window.genre_filter.setCurrentIndex(0)
-    window.search.clear()
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 6, timeout=5_000)
-    window.table.sortByColumn(TrackTableModel.TITLE, Qt.SortOrder.AscendingOrder)
-    shown = [window.proxy.index(r, TrackTableModel.TITLE).data() for r in range(6)]
+    window.library_pane.genre_filter.setCurrentIndex(0)
+    window.library_pane.search.clear()
+    qtbot.waitUntil(lambda: window.library_pane.proxy.rowCount() == 6, timeout=5_000)
+    window.library_pane.table.sortByColumn(TrackTableModel.TITLE, Qt.SortOrder.AscendingOrder)
+    shown = [window.library_pane.proxy.index(r, TrackTableModel.TITLE).data() for r in range(6)]
     assert shown == sorted(shown, key=str.casefold)
+
+
+def test_every_command_is_one_action_in_menus_toolbar_and_context_menu(qtbot, open_window, copy_music):
+    from PySide6.QtWidgets import QWidgetAction
+
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    registry = window.commands.all()
+    assert len(set(map(id, registry))) == len(registry)
+    assert len({a.text() for a in registry}) == len(registry)  # one action per command
+    in_menus = [a for top in window.menuBar().actions() for a in top.menu().actions() if not a.isSeparator()]
+    in_toolbar = [a for a in window.toolbar.actions() if not a.isSeparator() and not isinstance(a, QWidgetAction)]
+    click_row(qtbot, window, 0)
+    in_context = [a for a in window.library_pane.context_menu().actions() if not a.isSeparator()]
+    assert {a.text() for a in in_context} == {"Play", "Play Similar", "Open Containing Folder", "Copy File Path"}
+    for action in in_menus + in_toolbar + in_context:
+        assert any(action is a for a in registry), action.text()
+    assert window.commands.play_similar.isEnabled()  # the selected song is analysed
+    assert window.commands.find.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+    assert window.commands.play_pause in window.actions()  # Space works anywhere in the window
 
 
 # ---------------------------------------------------------------------------- pause / resume, responsiveness
@@ -232,31 +256,31 @@ def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot,
                                                                          data_dir, model_file):
     music = _many_songs(tmp_path / "many", write_song, N_MANY)
     window = open_window(music, workers=0)
-    pause_button = window.toolbar.widgetForAction(window.pause_action)
+    pause_button = window.toolbar.widgetForAction(window.commands.pause)
 
     def pause_once_results_are_saved(p) -> None:  # the user presses Pause as the first batch is reported
-        if p.done >= 1 and window.pause_action.text() == "Pause":
+        if p.done >= 1 and window.commands.pause.text() == "Pause":
             qtbot.mouseClick(pause_button, Qt.MouseButton.LeftButton)
 
-    qtbot.waitUntil(lambda: window.worker is not None and window.worker.isRunning(), timeout=10_000)
-    window.worker.progress.connect(pause_once_results_are_saved)
-    qtbot.waitUntil(lambda: window.pause_action.text() == "Resume", timeout=ANALYSIS_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.analysis.busy and window.analysis.worker.isRunning(), timeout=10_000)
+    window.analysis.worker.progress.connect(pause_once_results_are_saved)
+    qtbot.waitUntil(lambda: window.commands.pause.text() == "Resume", timeout=ANALYSIS_TIMEOUT_MS)
     wait_idle(qtbot, window)
-    first = window.model.counts()
-    assert window.last_report is not None and window.last_report.cancelled
+    first = window.library_pane.model.counts()
+    assert window.analysis.last_report is not None and window.analysis.last_report.cancelled
     assert first["analysed"] >= 1 and first["pending"] >= 1, first
-    assert "paused" in window.status_label.text()
+    assert "paused" in window.status.label.text()
     assert set(model_genres(window)) - set(GENRES) == {"not analysed yet"}
 
     # Resume, then quit while it runs: closing stops the worker (it finishes only the songs in flight).
     qtbot.mouseClick(pause_button, Qt.MouseButton.LeftButton)
-    assert window.worker is not None and window.pause_action.text() == "Pause"
+    assert window.analysis.worker is not None and window.commands.pause.text() == "Pause"
     # Quit from the GUI thread as soon as the resumed worker runs (a lambda connected to a worker signal
     # would run in the worker's thread, and could miss a signal emitted before it was connected).
-    qtbot.waitUntil(lambda: window.worker is not None and window.worker.isRunning(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.analysis.busy and window.analysis.worker.isRunning(), timeout=10_000)
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=ANALYSIS_TIMEOUT_MS)
-    assert window.worker is None
+    assert window.analysis.worker is None
     check = Library(data_dir=data_dir, model_path=model_file)
     try:
         after_quit = check.status()
@@ -269,9 +293,9 @@ def test_pause_quit_mid_analysis_and_relaunch_resume_without_redoing_work(qtbot,
     try:
         again = open_window(music, lib=relaunched, workers=0)
         wait_idle(qtbot, again)
-        assert again.model.counts()["analysed"] == N_MANY
-        assert again.last_report.analysed == after_quit.pending
-        assert not again.last_report.cancelled
+        assert again.library_pane.model.counts()["analysed"] == N_MANY
+        assert again.analysis.last_report.analysed == after_quit.pending
+        assert not again.analysis.last_report.cancelled
     finally:
         again.close()
         relaunched.close()
@@ -284,19 +308,20 @@ def test_pause_during_the_first_folder_read_stops_it_and_resume_finishes_it(qtbo
     music = _many_songs(tmp_path / "many", write_song, 30)
     real_read_tags = library_module.read_tags
     monkeypatch.setattr(library_module, "SYNC_BATCH", 1)
-    monkeypatch.setattr(library_module, "read_tags", lambda path: time.sleep(0.1) or real_read_tags(path))  # a slow disk
+    # a slow disk
+    monkeypatch.setattr(library_module, "read_tags", lambda path: time.sleep(0.1) or real_read_tags(path))
     window = open_window(music, workers=0)
-    qtbot.waitUntil(lambda: window.model.rowCount() >= 2, timeout=10_000)
-    window.toggle_pause()  # while tags are still being read
+    qtbot.waitUntil(lambda: window.library_pane.model.rowCount() >= 2, timeout=10_000)
+    window.analysis.toggle_pause()  # while tags are still being read
     wait_idle(qtbot, window)
     status = library.status()
     assert 2 <= status.tracks < 30 and status.analysed == 0, status  # cut short; what was read stays
-    assert window.model.rowCount() == status.tracks and "paused" in window.status_label.text()
+    assert window.library_pane.model.rowCount() == status.tracks and "paused" in window.status.label.text()
 
     monkeypatch.setattr(library_module, "read_tags", real_read_tags)
-    window.toggle_pause()  # Resume: the folder read carries on, then analysis
+    window.analysis.toggle_pause()  # Resume: the folder read carries on, then analysis
     wait_idle(qtbot, window)
-    assert library.status().tracks == 30 and window.model.counts()["analysed"] == 30
+    assert library.status().tracks == 30 and window.library_pane.model.counts()["analysed"] == 30
 
 
 def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path, write_song, library,
@@ -304,8 +329,8 @@ def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path
     music = _many_songs(tmp_path / "many", write_song, N_MANY)
     reads: list[list[int] | None] = []
     real_tracks = library.tracks
-    monkeypatch.setattr(library, "tracks", lambda ids=None: reads.append(None if ids is None else list(ids))
-                        or real_tracks(ids))
+    monkeypatch.setattr(library, "tracks", lambda ids=None, root=None: reads.append(None if ids is None else list(ids))
+                        or real_tracks(ids, root=root))
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)
@@ -316,7 +341,7 @@ def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path
     wait_idle(qtbot, window)
     elapsed = time.perf_counter() - start
     timer.stop()
-    assert window.model.counts()["analysed"] == N_MANY
+    assert window.library_pane.model.counts()["analysed"] == N_MANY
     # rows were updated by re-reading just the finished tracks: whole-catalogue reads only for the two
     # snapshots (opening, after the folder sync), never while analysing
     assert reads.count(None) == 2, reads
@@ -346,10 +371,10 @@ def test_genre_map_shows_analysed_songs_and_click_selects(qtbot, open_window, co
     # hovering a dot names the song
     from PySide6.QtWidgets import QToolTip
     qtbot.mouseMove(gmap, pos.toPoint())
-    hovered = window.model.track_by_id(track_id)
+    hovered = window.library_pane.model.track_by_id(track_id)
     qtbot.waitUntil(lambda: QToolTip.isVisible() and hovered.title in QToolTip.text(), timeout=5_000)
     qtbot.mouseClick(gmap, Qt.MouseButton.LeftButton, pos=pos.toPoint())
-    assert window.selected_track().id == track_id
+    assert window.library_pane.selected_track().id == track_id
     qtbot.waitUntil(lambda: window.playlist.model.rowCount() > 0, timeout=10_000)
     assert track_id not in {t.id for t in window.playlist.model.tracks()}
     # hovering finds the dot under the pointer, and nothing in the empty margin
@@ -363,8 +388,8 @@ def test_problems_view_lists_unreadable_files(qtbot, open_window, copy_music):
     (music / "empty.flac").write_bytes(b"")
     window = open_window(music)
     wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: window.problems_model.rowCount() >= 2, timeout=10_000)
-    problems = {Path(p.path).name: p.reason for p in window.problems_model.problems()}
+    qtbot.waitUntil(lambda: window.problems_view.problems_model.rowCount() >= 2, timeout=10_000)
+    problems = {Path(p.path).name: p.reason for p in window.problems_view.problems_model.problems()}
     assert {"broken.mp3", "empty.flac"} <= set(problems), problems
     assert all(reason for reason in problems.values())
     assert window.tabs.tabText(2).startswith("Problems (")
@@ -379,9 +404,9 @@ def test_new_file_appears_without_a_rescan(qtbot, open_window, copy_music, write
     assert window.watcher.directories(), "the music folder is not being watched"
     write_song(music / "Zeta" / "Late Arrival.flac", seed=42, seconds=5.0, title="Late Arrival", artist="Zeta",
                album="New")
-    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=30_000)
+    qtbot.waitUntil(lambda: window.library_pane.model.rowCount() == 7, timeout=30_000)
     wait_idle(qtbot, window)
-    late = [t for t in window.model.tracks() if t.title == "Late Arrival"]
+    late = [t for t in window.library_pane.model.tracks() if t.title == "Late Arrival"]
     assert late and late[0].status == "analysed" and late[0].genre in GENRES
 
 
@@ -391,7 +416,7 @@ def test_missing_model_is_explained_and_tags_still_show(qtbot, settings, copy_mu
     qtbot.addWidget(window)
     try:
         wait_idle(qtbot, window)
-        assert window.model.rowCount() == 6
+        assert window.library_pane.model.rowCount() == 6
         assert not window.banner.isHidden()
         assert "nowhere.pt" in window.banner.text()
         assert set(model_genres(window)) == {"not analysed yet"}
@@ -414,6 +439,17 @@ def test_pca_projection_separates_clusters_and_marks_genre_means():
 
 
 # ---------------------------------------------------------------------------- the entry point the CLI calls
+def _reset_logging() -> None:
+    import logging
+
+    logger = logging.getLogger("musicsim")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
+
+
 def test_run_app_opens_the_folder_and_returns_zero_on_quit(qtbot, copy_music, data_dir, model_file, tmp_path,
                                                            request):
     from PySide6.QtWidgets import QApplication
@@ -425,12 +461,13 @@ def test_run_app_opens_the_folder_and_returns_zero_on_quit(qtbot, copy_music, da
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
     request.addfinalizer(lambda: QSettings.setDefaultFormat(old_format))
+    request.addfinalizer(_reset_logging)
     music = copy_music()
     seen: dict[str, object] = {}
 
     def close_when_analysed() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if windows and windows[0].worker is None and windows[0].model.rowCount():
+        if windows and windows[0].analysis.worker is None and windows[0].library_pane.model.rowCount():
             w = windows[0]
             seen.update(title=w.windowTitle(), genres=model_genres(w), folder=w.settings.folder)
             w.close()
@@ -444,6 +481,7 @@ def test_run_app_opens_the_folder_and_returns_zero_on_quit(qtbot, copy_music, da
     assert seen["folder"] == str(music)
     assert list((tmp_path / "qsettings").rglob("*.ini")), "settings were not written to the isolated path"
     assert (data_dir / "catalogue.sqlite3").is_file()
+    assert "app started" in (data_dir / "musicsim.log").read_text(encoding="utf-8")
 
 
 def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, copy_music, tmp_path, write_song,
@@ -461,10 +499,10 @@ def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, 
     for i in range(3):
         write_song(other / f"o{i}.flac", seed=300 + i, seconds=5.0, title=f"Other {i}", artist="Omega", album="O")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(other)))
-    window.choose_action.trigger()
+    window.commands.choose_folder.trigger()
     assert window.playlist.model.rowCount() == 0  # the old library's playlist is gone
     wait_idle(qtbot, window)
-    assert sorted(t.title for t in window.model.tracks()) == ["Other 0", "Other 1", "Other 2"]
+    assert sorted(t.title for t in window.library_pane.model.tracks()) == ["Other 0", "Other 1", "Other 2"]
     assert settings.folder == str(other) and window.windowTitle() == "other — musicsim"
     # similar songs come from the open folder only, though the catalogue still holds the first one
     click_row(qtbot, window, 0)
@@ -479,7 +517,7 @@ def test_change_folder_and_drop_a_folder_switch_the_library(qtbot, open_window, 
                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     wait_idle(qtbot, window)
-    assert window.model.rowCount() == 6 and settings.folder == str(first)
+    assert window.library_pane.model.rowCount() == 6 and settings.folder == str(first)
 
 
 def test_analysis_keeps_to_the_open_folder(qtbot, open_window, copy_music, tmp_path, write_song, library):
@@ -489,5 +527,5 @@ def test_analysis_keeps_to_the_open_folder(qtbot, open_window, copy_music, tmp_p
         write_song(other / f"o{i}.flac", seed=400 + i, seconds=4.0, title=f"Other {i}", artist="Omega", album="O")
     window = open_window(other)
     wait_idle(qtbot, window)
-    assert window.last_report.analysed == 3 and window.model.counts()["analysed"] == 3
+    assert window.analysis.last_report.analysed == 3 and window.library_pane.model.counts()["analysed"] == 3
     assert library.status().pending == 6  # the earlier folder's songs wait until it is opened again

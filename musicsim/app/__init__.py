@@ -2,16 +2,23 @@
 
 Qt is imported only inside :func:`run_app`, so importing this package stays cheap for the CLI.
 
-  main_window   the window: wires views, actions, settings and background work together
-  worker        AnalysisWorker (QThread: sync_folder + analyse_pending) and TaskRunner (short queries)
-  track_model   library table model (bulk sorting) + filter proxy (search words, genre)
-  playlist      similar-songs model and pane (length, M3U8 export)
-  player        player bar over QMediaPlayer/QAudioOutput
-  genre_map     PCA scatter of embeddings by predicted genre; projection.py does the numpy part
-  problems      files that could not be analysed
-  watcher       QFileSystemWatcher on the music folder (debounced) + a slow periodic check
-  settings      QSettings-backed choices; empty_state, palette, formatting: small helpers
+  main_window          the window: builds the parts below and wires their signals
+  analysis_controller  the open folder and its jobs: state (idle/reading/analysing/paused/stopping), queue
+  worker               AnalysisWorker (QThread: sync_folder + analyse_pending) and TaskRunner (short queries)
+  actions              every QAction (text, shortcut, tooltip) once; menu bar and toolbar layout
+  library_pane         library table, search box, genre filter, context menu
+  track_model          library table model (bulk sorting) + filter proxy (search words, genre)
+  playlist             similar-songs pane and model: the seed, the list, the playing row
+  playback             plays the seed or a playlist row; next/previous
+  player               player bar over QMediaPlayer/QAudioOutput
+  genre_map            PCA scatter of embeddings by predicted genre; projection.py does the numpy part
+  problems             files that could not be analysed
+  status_area          status bar: analysis progress and outcome, song counts, device
+  export               M3U8 export of the playlist (dialog + write)
+  watcher              QFileSystemWatcher on the music folder (debounced) + a slow periodic check
+  settings             QSettings-backed choices; empty_state, palette, desktop, table_model: small helpers
 
+Who owns which piece of state: docs/architecture.md, "The app: who owns what".
 Every engine call goes through :class:`musicsim.library.library.Library`, never on the GUI thread.
 Keyboard: arrows move and show similar songs, Enter plays similar, Space play/pause,
 Ctrl+Left/Right previous/next, Ctrl+F search, Ctrl+1/2/3 Library/Genre Map/Problems, F5 rescan,
@@ -20,14 +27,19 @@ Ctrl+O change folder, Ctrl+E export the playlist, Ctrl+Q quit.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
+log = logging.getLogger(__name__)
 
-def run_app(folder: str | None = None, data_dir=None, model_path=None, device: str | None = None,
+
+def run_app(folder: str | None = None, data_dir: str | os.PathLike[str] | None = None,
+            model_path: str | os.PathLike[str] | None = None, device: str | None = None,
             debug: bool = False) -> int:
     """Open the main window on ``folder`` (default: the remembered one) and run until it closes.
 
+    Logs go to ``musicsim.log`` in the data folder (``debug``: debug level, also on the console).
     Returns the process exit status: 0 on a normal quit, 1 when the library cannot be opened.
     """
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -37,8 +49,10 @@ def run_app(folder: str | None = None, data_dir=None, model_path=None, device: s
     from musicsim.app.settings import APPLICATION, ORGANIZATION, AppSettings
     from musicsim.library.library import Library
     from musicsim.logs import setup_logging
+    from musicsim.paths import resolve_data_dir
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("musicsim")
@@ -48,10 +62,16 @@ def run_app(folder: str | None = None, data_dir=None, model_path=None, device: s
 
     try:
         library = Library(data_dir=data_dir, model_path=model_path, device=device)
-    except Exception as exc:  # noqa: BLE001 - shown to the user, then a clean exit
+    except Exception as exc:  # shown to the user, then a clean exit
+        try:
+            setup_logging(resolve_data_dir(data_dir), debug=debug)
+        except OSError:  # the data folder itself is the trouble: the console still gets the error
+            setup_logging(None, debug=debug)
+        log.error("could not open the music library", exc_info=True)
         QMessageBox.critical(None, "musicsim", f"Could not open the music library:\n\n{exc}")
         return 1
     setup_logging(library.data_dir, debug=debug)
+    log.info("musicsim %s app started (data folder %s)", __version__, library.data_dir)
     try:
         window = MainWindow(library, AppSettings(), folder=os.path.abspath(folder) if folder else None)
         window.show()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from musicsim.formatting import format_duration
-from musicsim.app.track_model import display_title
 from musicsim.library.records import Track
 
 
@@ -18,7 +18,7 @@ class PlayerBar(QWidget):
     next_requested = Signal()
     volume_changed = Signal(int)
 
-    def __init__(self, volume: int = 80, parent=None) -> None:
+    def __init__(self, volume: int = 80, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
@@ -77,7 +77,7 @@ class PlayerBar(QWidget):
         self._update_buttons()
 
     @staticmethod
-    def _button(icon, tip: str) -> QToolButton:
+    def _button(icon: QIcon, tip: str) -> QToolButton:
         b = QToolButton()
         b.setIcon(icon)
         b.setToolTip(tip)
@@ -89,7 +89,7 @@ class PlayerBar(QWidget):
         """Load ``track`` and start playing it."""
         self.track = track
         self.player.setSource(QUrl.fromLocalFile(track.path))
-        self.now_playing.setText(" — ".join(x for x in (display_title(track), track.artist) if x))
+        self.now_playing.setText(" — ".join(x for x in (track.display_title, track.artist) if x))
         self.now_playing.setToolTip(track.path)
         self.player.play()
         self._update_buttons()
@@ -100,6 +100,11 @@ class PlayerBar(QWidget):
             self.player.pause()
         elif self.track is not None:
             self.player.play()
+
+    def restart(self) -> None:
+        """Back to the start of the song loaded (if any)."""
+        if self.track is not None:
+            self.player.setPosition(0)
 
     def stop(self) -> None:
         self.player.stop()

@@ -1,21 +1,36 @@
-"""The "similar songs" playlist: a table model over :class:`SimilarTrack` and the pane around it."""
+"""The "similar songs" playlist: a table model over :class:`SimilarTrack` and the pane around it.
+
+Who keeps what: the pane keeps the seed (the song the list follows, set as soon as it is asked for);
+the model keeps the list and the playing row (``PLAYING_SEED`` while the seed itself plays), which
+resets with every new list. :mod:`musicsim.app.playback` moves the playing row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QStackedLayout, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedLayout,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
-from musicsim.formatting import format_duration
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
-from musicsim.app.track_model import TRACK_ID_ROLE, display_title
+from musicsim.app.track_model import TRACK_ID_ROLE
+from musicsim.formatting import format_duration
 from musicsim.library.records import SimilarTrack, Track
+
+PLAYING_SEED = -1  # playing_row while the seed itself plays (it is not a row; Next goes to row 0)
 
 
 class PlaylistModel(ColumnsTableModel):
@@ -23,9 +38,8 @@ class PlaylistModel(ColumnsTableModel):
 
     COLUMNS = ("#", "Title", "Artist", "Genre", "Time", "Similarity")
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.seed: Track | None = None
         self._items: list[SimilarTrack] = []
         self._playing: int | None = None
         self._bold = QFont()
@@ -40,7 +54,7 @@ class PlaylistModel(ColumnsTableModel):
         item = self._items[index.row()]
         t, col = item.track, index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (str(index.row() + 1), display_title(t), t.artist, t.genre or "",
+            return (str(index.row() + 1), t.display_title, t.artist, t.genre or "",
                     format_duration(t.duration), f"{item.score:.3f}")[col]
         if role == TRACK_ID_ROLE:
             return t.id
@@ -54,9 +68,9 @@ class PlaylistModel(ColumnsTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def set_playlist(self, seed: Track | None, items: Sequence[SimilarTrack]) -> None:
+    def set_playlist(self, items: Sequence[SimilarTrack]) -> None:
+        """A new list; nothing of it plays yet."""
         self.beginResetModel()
-        self.seed = seed
         self._items = list(items)
         self._playing = None
         self.endResetModel()
@@ -72,12 +86,13 @@ class PlaylistModel(ColumnsTableModel):
 
     @property
     def playing_row(self) -> int | None:
+        """The row playing; ``PLAYING_SEED`` while the seed plays; None when nothing of this list plays."""
         return self._playing
 
     def set_playing_row(self, row: int | None) -> None:
         old, self._playing = self._playing, row
-        for r in {old, row} - {None}:
-            if 0 <= r < len(self._items):  # type: ignore[operator]
+        for r in (old, row):
+            if r is not None and 0 <= r < len(self._items):
                 self.dataChanged.emit(self.index(r, 0), self.index(r, len(self.COLUMNS) - 1))
 
 
@@ -100,9 +115,10 @@ class PlaylistPane(QWidget):
     length_changed = Signal(int)
     export_requested = Signal()
 
-    def __init__(self, length: int = 10, parent=None) -> None:
+    def __init__(self, length: int = 10, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = PlaylistModel(self)
+        self._seed: Track | None = None
         self.title = QLabel("Similar songs")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -157,26 +173,67 @@ class PlaylistPane(QWidget):
         layout.addLayout(self._stack, 1)
         self.show_message("No song selected yet.")
 
+    # -- the seed ----------------------------------------------------------------------------------
+    @property
+    def seed(self) -> Track | None:
+        """The song the list follows (or is being found for); None before one is chosen."""
+        return self._seed
+
+    @property
+    def seed_id(self) -> int | None:
+        return None if self._seed is None else self._seed.id
+
+    def set_seed(self, seed: Track) -> None:
+        """Follow ``seed``: the header names it at once; the list follows with :meth:`set_playlist`."""
+        self._seed = seed
+        self.title.setText(f"Similar to “{seed.display_title}”")
+        self.subtitle.setText(" · ".join(x for x in (seed.artist, seed.album) if x))
+
+    def clear(self, text: str) -> None:
+        """No seed, no list: ``text`` in its place."""
+        self._seed = None
+        self.show_message(text)
+
+    # -- the list ----------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
-        """Empty the playlist and show ``text`` in its place."""
-        self.model.set_playlist(None, [])
+        """Empty the list (the seed stays) and show ``text`` in its place."""
+        self.model.set_playlist([])
         self.placeholder.setText(text)
         self._stack.setCurrentWidget(self.placeholder)
         self.export_button.setEnabled(False)
 
-    def set_seed_pending(self, seed: Track) -> None:
-        self.title.setText(f"Similar to “{display_title(seed)}”")
-        self.subtitle.setText(" · ".join(x for x in (seed.artist, seed.album) if x))
-
     def set_playlist(self, seed: Track, items: Sequence[SimilarTrack]) -> None:
-        self.set_seed_pending(seed)
+        self.set_seed(seed)
         if not items:
             self.show_message("No other analysed songs yet.")
             return
-        self.model.set_playlist(seed, items)
+        self.model.set_playlist(items)
         self._stack.setCurrentWidget(self.view)
         self.export_button.setEnabled(True)
         total = sum(i.track.duration or 0.0 for i in items)
         about = " · ".join(x for x in (seed.artist, seed.album) if x)
         summary = f"{len(items)} songs, {format_duration(total)}"
         self.subtitle.setText(f"{about}  —  {summary}" if about else summary)
+
+    def list_length(self) -> int:
+        """How many similar songs to list (the spin box)."""
+        return self.length.value()
+
+    def tracks(self) -> list[Track]:
+        return self.model.tracks()
+
+    def row_count(self) -> int:
+        return self.model.rowCount()
+
+    def track_at(self, row: int) -> Track | None:
+        return self.model.track_at(row)
+
+    # -- now playing -------------------------------------------------------------------------------
+    def playing_row(self) -> int | None:
+        return self.model.playing_row
+
+    def set_playing_row(self, row: int | None) -> None:
+        """Mark ``row`` as playing (``PLAYING_SEED``: the seed; None: nothing) and select it in the table."""
+        self.model.set_playing_row(row)
+        if row is not None and 0 <= row < self.model.rowCount():
+            self.view.selectRow(row)

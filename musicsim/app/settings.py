@@ -20,7 +20,7 @@ class AppSettings:
     @property
     def folder(self) -> str | None:
         value = self.store.value("library/folder", "", str)
-        return value or None
+        return str(value) if value else None
 
     @folder.setter
     def folder(self, path: str | None) -> None:
@@ -29,7 +29,7 @@ class AppSettings:
     # -- playlist and player ---------------------------------------------------------------
     @property
     def playlist_length(self) -> int:
-        return int(self.store.value("playlist/length", 10, int))
+        return self._int("playlist/length", 10)
 
     @playlist_length.setter
     def playlist_length(self, n: int) -> None:
@@ -38,11 +38,15 @@ class AppSettings:
     @property
     def volume(self) -> int:
         """Player volume in percent."""
-        return int(self.store.value("player/volume", 80, int))
+        return self._int("player/volume", 80)
 
     @volume.setter
     def volume(self, percent: int) -> None:
         self.store.setValue("player/volume", int(percent))
+
+    def _int(self, key: str, default: int) -> int:
+        value = self.store.value(key, default, int)
+        return value if isinstance(value, int) else default
 
     # -- window layout ---------------------------------------------------------------------
     def layout(self, key: str) -> QByteArray | None:

@@ -33,11 +33,6 @@ _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
 
 
-def display_title(track: Track) -> str:
-    """The title tag, or the file name without extension when the tag is empty."""
-    return track.display_title
-
-
 class TrackTableModel(ColumnsTableModel):
     """Tracks in catalogue order; columns title, artist, album, time, genre, confidence."""
 
@@ -96,7 +91,7 @@ class TrackTableModel(ColumnsTableModel):
 
     def _display(self, t: Track, col: int) -> str:
         if col == self.TITLE:
-            return display_title(t)
+            return t.display_title
         if col == self.ARTIST:
             return t.artist
         if col == self.ALBUM:
@@ -113,7 +108,7 @@ class TrackTableModel(ColumnsTableModel):
 
     def _sort_key(self, t: Track, col: int):
         if col == self.TITLE:
-            return display_title(t).casefold()
+            return t.display_title.casefold()
         if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order
             artist = t.artist.casefold()
             artist = artist[4:] if artist.startswith("the ") else artist
@@ -195,7 +190,7 @@ class TrackTableModel(ColumnsTableModel):
 
     @staticmethod
     def _search_key(t: Track) -> str:
-        return " ".join((display_title(t), t.artist, t.album, t.genre or "")).casefold()
+        return " ".join((t.display_title, t.artist, t.album, t.genre or "")).casefold()
 
     def set_tracks(self, tracks: Sequence[Track]) -> None:
         """Replace everything (first load)."""

@@ -1,12 +1,14 @@
 """Engine calls off the GUI thread: the analysis worker thread and one-shot background tasks.
 
 The worker only calls the :class:`~musicsim.library.library.Library` facade (the same functions the
-CLI uses) and reports through Qt signals, which arrive queued on the GUI thread.
+CLI uses) and reports through Qt signals, which arrive queued on the GUI thread. Folder scope is the
+engine's: the worker passes its job's folder as ``root=`` and never filters paths itself.
+Failures are logged here, with their traceback, on the thread that caught them.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,40 +20,43 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 from musicsim.library.library import Library
 from musicsim.library.records import AnalysisProgress, AnalysisReport, Track
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Job:
-    """What one worker run does: load the catalogue, optionally sync a folder, optionally analyse."""
+    """One worker run over ``folder``: load its catalogue, optionally re-read (sync) it, optionally analyse."""
 
-    folder: str | None = None  # sync this folder first (None: no sync)
+    folder: str  # the run's scope: only tracks inside it are listed and analysed
+    sync: bool = True
     analyse: bool = True
 
 
 class AnalysisWorker(QThread):
     """Runs one :class:`Job`: catalogue snapshot, ``sync_folder``, then ``analyse_pending``.
 
-    ``tracks_loaded(list)`` carries a full snapshot of the tracks under ``scope`` (the music folder);
+    ``tracks_loaded(list)`` carries a full snapshot of the tracks in the job's folder;
     ``tracks_updated(list)`` carries only tracks whose record changed since the last report, batched:
     during analysis a helper thread re-reads just the tracks the engine reported finished
     (``AnalysisProgress.finished_ids``) every ``update_interval`` seconds, so the engine's own threads
     are never held up by the app and a huge catalogue is never re-read whole.
     """
 
-    tracks_loaded = Signal(list)  # list[Track], every track under scope
+    tracks_loaded = Signal(list)  # list[Track], every track in the folder
     tracks_updated = Signal(list)  # list[Track], changed since last report
     sync_progress = Signal(int)  # tracks catalogued so far in this sync
     synced = Signal(object)  # SyncReport
+    analysing = Signal()  # the sync (if any) is over; analysis begins
     device_known = Signal(str)
     progress = Signal(object)  # AnalysisProgress
     analysis_finished = Signal(object)  # AnalysisReport
     failed = Signal(str)  # a message for the user
 
-    def __init__(self, library: Library, job: Job, scope: str | None = None, workers: int | None = None,
-                 update_interval: float = 0.5, parent: QObject | None = None) -> None:
+    def __init__(self, library: Library, job: Job, workers: int | None = None, update_interval: float = 0.5,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.job = job
-        self.scope = os.path.join(os.path.abspath(scope), "") if scope else None
         self.workers = workers
         self.update_interval = update_interval
         self.cancel_event = threading.Event()
@@ -65,19 +70,17 @@ class AnalysisWorker(QThread):
     def run(self) -> None:  # runs on the worker thread
         try:
             self._emit_snapshot()
-            if self.job.folder is not None:
+            if self.job.sync:
                 self._sync(self.job.folder)
             if self.job.analyse and not self.cancel_event.is_set():
                 self._analyse()
-        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a message, never a crash
+        except Exception as exc:  # any engine failure becomes a message, never a crash
+            log.error("analysis of %s failed", self.job.folder, exc_info=True)
             self.failed.emit(str(exc) or type(exc).__name__)
 
     # -- steps -----------------------------------------------------------------------------
-    def _in_scope(self, tracks: list[Track]) -> list[Track]:
-        return tracks if self.scope is None else [t for t in tracks if t.path.startswith(self.scope)]
-
     def _emit_snapshot(self) -> None:
-        tracks = self._in_scope(self.library.tracks())
+        tracks = self.library.tracks(root=self.job.folder)
         with self._lock:
             self._known = {t.id: t for t in tracks}
         self.tracks_loaded.emit(tracks)
@@ -105,6 +108,7 @@ class AnalysisWorker(QThread):
         self.synced.emit(report)
 
     def _analyse(self) -> None:
+        self.analysing.emit()
         self.device_known.emit(self.library.status().device)
         done = threading.Event()
         finished: list[int] = []  # stored by the engine, not yet re-read
@@ -131,7 +135,7 @@ class AnalysisWorker(QThread):
         helper.start()
         try:
             report: AnalysisReport = self.library.analyse_pending(
-                progress=on_progress, cancel=self.cancel_event, workers=self.workers, root=self.scope)
+                progress=on_progress, cancel=self.cancel_event, workers=self.workers, root=self.job.folder)
         finally:
             done.set()
             helper.join()
@@ -142,7 +146,7 @@ class AnalysisWorker(QThread):
 
     def _report(self, tracks: list[Track]) -> None:
         with self._lock:
-            fresh = [t for t in self._in_scope(tracks) if self._known.get(t.id) != t]
+            fresh = [t for t in tracks if self._known.get(t.id) != t]
             for t in fresh:
                 self._known[t.id] = t
         if fresh:
@@ -154,40 +158,43 @@ class _Relay(QObject):
 
     done = Signal(object)
     error = Signal(str)
+    settled = Signal(QObject)  # after either callback: the runner forgets this relay
 
     def __init__(self, on_done: Callable[[Any], None], on_error: Callable[[str], None] | None,
-                 runner: "TaskRunner") -> None:
-        super().__init__(runner)
-        self._on_done, self._on_error, self._runner = on_done, on_error, runner
+                 parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_done, self._on_error = on_done, on_error
         self.done.connect(self._deliver_done)  # QObject slot: queued onto this object's (GUI) thread
         self.error.connect(self._deliver_error)
 
     @Slot(object)
     def _deliver_done(self, result: Any) -> None:
-        self._finish()
+        self._settle()
         self._on_done(result)
 
     @Slot(str)
     def _deliver_error(self, message: str) -> None:
-        self._finish()
+        self._settle()
         if self._on_error is not None:
             self._on_error(message)
 
-    def _finish(self) -> None:
-        self._runner._live.discard(self)
+    def _settle(self) -> None:
+        self.settled.emit(self)
         self.deleteLater()
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+    def __init__(self, fn: Callable[[], Any], relay: _Relay, name: str) -> None:
         super().__init__()
         self.fn = fn
         self.relay = relay
+        self.name = name
 
     def run(self) -> None:
         try:
             result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI as a message
+        except Exception as exc:  # reported to the GUI as a message; the traceback goes to the log
+            log.warning("background task %s failed", self.name, exc_info=True)
             self.relay.error.emit(str(exc) or type(exc).__name__)
         else:
             self.relay.done.emit(result)
@@ -196,20 +203,26 @@ class _Task(QRunnable):
 class TaskRunner(QObject):
     """Runs short engine queries (similar songs, problems, embeddings) on a small thread pool.
 
-    ``submit(fn, on_done, on_error)`` calls ``on_done(result)`` or ``on_error(message)`` on the GUI thread.
+    ``submit(fn, on_done, on_error)`` calls ``on_done(result)`` or ``on_error(message)`` on the GUI thread;
+    a failure is always logged (with its traceback), whether or not ``on_error`` is given.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
-        self._live: set[_Relay] = set()
+        self._live: set[QObject] = set()
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
-               on_error: Callable[[str], None] | None = None) -> None:
+               on_error: Callable[[str], None] | None = None, name: str | None = None) -> None:
         relay = _Relay(on_done, on_error, self)
+        relay.settled.connect(self._forget)
         self._live.add(relay)
-        self.pool.start(_Task(fn, relay))
+        self.pool.start(_Task(fn, relay, name or str(getattr(fn, "__qualname__", fn))))
+
+    @Slot(QObject)
+    def _forget(self, relay: QObject) -> None:
+        self._live.discard(relay)
 
     def busy(self) -> bool:
         return bool(self._live)

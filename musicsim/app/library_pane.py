@@ -1,0 +1,244 @@
+"""The library pane: the track table, its search box and genre filter, and the table's context menu.
+
+:class:`LibraryPane` owns the table model (the tracks of the open folder as last reported), the
+filter proxy, the current selection and the filter text. ``filter_bar`` (genre filter + search box)
+is a separate widget the window places in its toolbar. Other parts ask through methods
+(:meth:`select_track`, :meth:`selected_track`, :meth:`focus_search`, ...) and listen to the signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicsim.app.actions import Actions, add_all
+from musicsim.app.palette import genre_icon
+from musicsim.app.track_model import TrackFilterProxy, TrackTableModel
+from musicsim.library.records import Track
+
+ALL_GENRES = "All genres"
+
+
+class _LibraryView(QTableView):
+    """The track table; Enter asks for "play similar" on the current row."""
+
+    enter_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class LibraryPane(QWidget):
+    """The library tab; its context menu takes its actions from :class:`Actions`."""
+
+    play_requested = Signal()  # double-click: play the selected song
+    play_similar_requested = Signal()  # Enter: play songs like the selected one
+    selection_changed = Signal(object)  # Track | None, at once
+    selection_settled = Signal(int)  # track id, once the selection stops moving (arrow keys held down)
+
+    def __init__(self, actions: Actions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._actions = actions
+        self.model = TrackTableModel(self)
+        self.proxy = TrackFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = self._build_table()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        self._settle_timer = QTimer(self, singleShot=True, interval=120)
+        self._settle_timer.timeout.connect(self._on_settled)
+        self.filter_bar = self._build_filter_bar()
+
+    def _build_table(self) -> _LibraryView:
+        table = _LibraryView()
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(TrackTableModel.ARTIST, Qt.SortOrder.AscendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setTabKeyNavigation(False)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._show_context_menu)
+        vheader = table.verticalHeader()
+        vheader.hide()
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fixed rows: 100 000 scroll smoothly
+        vheader.setDefaultSectionSize(table.fontMetrics().height() + 8)
+        header = table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+        for col, width in zip(range(6), (260, 180, 200, 60, 120, 90)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(TrackTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
+        table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        table.doubleClicked.connect(lambda _index: self.play_requested.emit())
+        table.enter_pressed.connect(self.play_similar_requested)
+        return table
+
+    def _build_filter_bar(self) -> QWidget:
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search title, artist, album, genre")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
+        self._search_timer = QTimer(self, singleShot=True, interval=150)
+        self._search_timer.timeout.connect(lambda: self.proxy.set_search(self.search.text()))
+        # filtering 100 000 rows takes about half a second: wait for a pause in typing on big libraries
+        self.search.textChanged.connect(
+            lambda _text: self._search_timer.start(150 if self.model.rowCount() < 20_000 else 400))
+        self.search.returnPressed.connect(self._focus_table)
+        self.genre_filter = QComboBox()
+        self.genre_filter.setMinimumWidth(140)
+        self.genre_filter.addItem(ALL_GENRES)
+        self.genre_filter.currentIndexChanged.connect(self._on_genre_filter)
+        bar = QWidget()
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(self.genre_filter)
+        layout.addWidget(self.search)
+        return bar
+
+    # -- tracks ----------------------------------------------------------------------------------
+    def load(self, tracks: Sequence[Track]) -> None:
+        """Show exactly ``tracks`` (a snapshot of the folder): new rows added, changed updated, others dropped."""
+        if self.model.rowCount() == 0:
+            self.model.set_tracks(tracks)
+        else:
+            self.model.merge(tracks, complete=True)
+            self.model.resort()
+        self._refresh_genre_filter()
+
+    def update_tracks(self, tracks: Sequence[Track]) -> None:
+        """Update or add ``tracks`` in place (rows keep their place until :meth:`resort`)."""
+        self.model.merge(tracks)
+        self._refresh_genre_filter()
+
+    def resort(self) -> None:
+        self.model.resort()
+
+    def set_analysing(self, running: bool) -> None:
+        self.model.set_analysing(running)
+
+    def track(self, track_id: int) -> Track | None:
+        return self.model.track_by_id(track_id)
+
+    def tracks(self) -> list[Track]:
+        return self.model.tracks()
+
+    def counts(self) -> dict[str, int]:
+        return self.model.counts()
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_track(self) -> Track | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        track_id = self.proxy.track_id(index.row())
+        return None if track_id is None else self.model.track_by_id(track_id)
+
+    def select_track(self, track_id: int) -> None:
+        """Select ``track_id`` (clearing filters that hide it) and scroll to it."""
+        row = self.model.row_of(track_id)
+        if row is None:
+            return
+        proxy_index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not proxy_index.isValid():
+            self.search.clear()
+            self.proxy.set_search("")
+            self.genre_filter.setCurrentIndex(0)
+            proxy_index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(proxy_index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def focus_table(self) -> None:
+        self.table.setFocus()
+
+    def _focus_table(self) -> None:  # Enter in the search box: on to the results
+        self.table.setFocus()
+        if not self.table.currentIndex().isValid() and self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.selection_changed.emit(self.selected_track())
+        if current.isValid():
+            self._settle_timer.start()
+
+    @Slot()
+    def _on_settled(self) -> None:
+        track = self.selected_track()
+        if track is not None:
+            self.selection_settled.emit(track.id)
+
+    def stop_timers(self) -> None:
+        self._settle_timer.stop()
+        self._search_timer.stop()
+
+    # -- header layout ---------------------------------------------------------------------------
+    def header_state(self) -> QByteArray:
+        return self.table.horizontalHeader().saveState()
+
+    def restore_header_state(self, blob: QByteArray) -> None:
+        self.table.horizontalHeader().restoreState(blob)
+
+    # -- filters and menu ------------------------------------------------------------------------
+    def _refresh_genre_filter(self) -> None:
+        genres = self.model.genres()
+        current = [self.genre_filter.itemText(i) for i in range(1, self.genre_filter.count())]
+        if genres == current:
+            return
+        selected = self.genre_filter.currentText()
+        self.genre_filter.blockSignals(True)
+        self.genre_filter.clear()
+        self.genre_filter.addItem(ALL_GENRES)
+        for g in genres:
+            self.genre_filter.addItem(genre_icon(g), g)
+        index = self.genre_filter.findText(selected)
+        self.genre_filter.setCurrentIndex(max(0, index))
+        self.genre_filter.blockSignals(False)
+        if index < 0:
+            self.proxy.set_genre(None)
+
+    @Slot(int)
+    def _on_genre_filter(self, index: int) -> None:
+        self.proxy.set_genre(None if index <= 0 else self.genre_filter.itemText(index))
+
+    def context_menu(self) -> QMenu:
+        """The menu for the selected song (the window keeps its actions' enabled state in step)."""
+        menu = QMenu(self)
+        add_all(menu, self._actions.track_menu())
+        return menu
+
+    @Slot(QPoint)
+    def _show_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())  # selection_changed updates the actions before the menu shows
+        if self.selected_track() is not None:
+            self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
