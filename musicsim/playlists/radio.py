@@ -157,7 +157,7 @@ class RadioSession:
         vector = unit(vector)
         if skipped:
             self.negative = SKIP_DECAY * self.negative + vector
-            if not replay:  # a replay has the barred songs from the saved state
+            if not replay and SKIP_NEIGHBOURS > 0:  # a replay has the barred songs from the saved state
                 near = self.source.search(vector, SKIP_NEIGHBOURS, {track.id})
                 self.barred.update(t.id for t in near.tracks)
             self.barred.add(track.id)
