@@ -192,9 +192,12 @@ def check_size(tmp: Path, target: PathLike, expected: int | None = None, minimum
         raise WriteError(None, f"cannot write {target}: {size} bytes were written, {expected} expected", target)
     want = expected if expected is not None else minimum
     if want is not None and size < want:
-        full = disk_full_reason(Path(target).parent, want)
-        raise WriteError(errno.ENOSPC, f"cannot write {target}: only {size} of {want} bytes were written "
-                                       f"({full}?)", target)
+        folder = Path(target).parent
+        free = free_bytes(folder)
+        why = disk_full_reason(folder, want) if free is None or free < want else "the write came back short"
+        at_least = "" if expected is not None else "at least "
+        raise WriteError(errno.ENOSPC, f"cannot write {target}: only {size} of {at_least}{want} bytes were written; "
+                                       f"{why}", target)
 
 
 def atomic_write(path: PathLike, data: bytes | str, mode: int | None = None) -> Path:

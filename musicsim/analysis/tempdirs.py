@@ -20,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PREFIX = "pymp-musicsim-"
+SOCKET_PATH_MAX = 104  # AF_UNIX paths: 108 bytes on Linux, 104 on macOS (the forkserver's socket lives there)
 
 
 def use_own_temp_dir() -> Path:
@@ -29,7 +30,12 @@ def use_own_temp_dir() -> Path:
     existing = config.get("tempdir")
     if existing:
         return Path(existing)
-    folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
+    prefix = f"{PREFIX}{os.getpid()}-"
+    if len(os.path.join(tempfile.gettempdir(), prefix)) + len("XXXXXXXX/listener-XXXXXXXX") > SOCKET_PATH_MAX:
+        log.info("the temp dir %s is too deep for a socket in a named folder; using multiprocessing's own",
+                 tempfile.gettempdir())
+        return Path(util.get_temp_dir())
+    folder = tempfile.mkdtemp(prefix=prefix)
     util.Finalize(None, vars(util)["_remove_temp_dir"], args=(shutil.rmtree, folder), exitpriority=-100)
     config["tempdir"] = folder
     return Path(folder)

@@ -20,6 +20,7 @@ program's database, is "not a musicsim catalogue".
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -52,6 +53,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 CHECK_ON_OPEN_MAX_BYTES = 32_000_000
 # A disk with less room than this is treated as full: the catalogue is opened read-only.
 MIN_FREE_BYTES = 1_000_000
+# An I/O error on a write while less than this is free is a full disk (SQLite says "disk I/O error").
+FULL_BELOW_BYTES = 1_000_000
 # Checkpoint the WAL into the main file after a commit when the last checkpoint is older than this.
 CHECKPOINT_INTERVAL_S = 0.0
 ID_KEY = "catalogue_id"
@@ -303,8 +306,9 @@ class Catalogue:
         self._last_checkpoint = now
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.DatabaseError:
-            log.warning("could not checkpoint the catalogue %s", self.path, exc_info=True)
+        except sqlite3.DatabaseError as exc:  # a full disk: the changes stay safe in the WAL meanwhile
+            log.info("could not checkpoint the catalogue %s (SQLite: %s); its latest changes stay in the WAL",
+                     self.path, exc)
 
     def read_only_message(self) -> str:
         """Why a writing command cannot run, and what to do (never: discard the catalogue)."""
@@ -350,7 +354,7 @@ class Catalogue:
             return CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}"))
         folder = self.path.parent
         free = free_bytes(folder)
-        if code == _FULL or (code == _IOERR and free is not None and free < MIN_FREE_BYTES):
+        if code == _FULL or (code == _IOERR and free is not None and free < FULL_BELOW_BYTES):
             reason = disk_full_reason(folder, self.space_needed())
         elif code in (_READONLY, _CANTOPEN, _IOERR) and (problem := self._write_problem()) is not None:
             reason = problem
@@ -396,19 +400,24 @@ class Catalogue:
             raise CatalogueReadOnly(f"There is no catalogue in {self.path.parent} yet, and none can be created "
                                     f"there: {problem}.")
         last: sqlite3.DatabaseError | None = None
+        wal = self.path.with_name(self.path.name + "-wal")
         for mode in ("ro", "immutable"):
             try:
                 self._probe(mode)
                 break
             except sqlite3.DatabaseError as exc:
                 self.close()
+                if is_damage(exc) and mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
+                    raise CatalogueReadOnly(
+                        f"The catalogue {self.path} cannot be read while {problem}: its latest changes are in "
+                        f"{wal.name}, which SQLite can only read where it may write. The catalogue is fine; make "
+                        "the disk writable (or free some room) once and it reads again.") from exc
                 if is_damage(exc):
                     raise CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}")) from exc
                 last = exc
         else:
             raise CatalogueError(f"Cannot read the catalogue {self.path} ({problem}; SQLite: {last}).")
         self.read_only_reason = problem
-        wal = self.path.with_name(self.path.name + "-wal")
         if self._mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
             self.unseen_wal = True
             log.warning("the catalogue's latest changes (in %s) cannot be read while %s; showing the library as "
@@ -439,6 +448,26 @@ class Catalogue:
         if head != SQLITE_HEADER:
             raise CatalogueError(f"{self.path} is not a musicsim catalogue (it is not an SQLite database); "
                                  "move it away to start afresh.")
+        self._check_ours()
+
+    def _check_ours(self) -> None:
+        """Refuse another program's SQLite database, or a newer musicsim's, before connecting read-write
+        (which would switch it to WAL mode, changing its header). Read through ``immutable=1``: nothing
+        is written, and what lives only in a ``-wal`` is not seen (a lagging main file is still ours)."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True)) as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError:  # the main file alone may lag behind its WAL: the normal open decides
+            return
+        self._refuse_foreign(version, tables)
+
+    def _refuse_foreign(self, version: int, tables: set[str]) -> None:
+        if version > SCHEMA_VERSION:
+            raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
+        if (version == 0 and tables) or (version > 0 and "tracks" not in tables):
+            raise CatalogueError(f"{self.path} is not a musicsim catalogue (an SQLite database of another "
+                                 "program); move it away or choose another --data-dir.")
 
     def check(self) -> None:
         """``PRAGMA quick_check`` (once per open catalogue); raises :class:`CatalogueDamaged`."""
@@ -470,11 +499,7 @@ class Catalogue:
         conn = self.conn()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version > SCHEMA_VERSION:
-            raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
-        if (version == 0 and tables) or (version > 0 and "tracks" not in tables):
-            raise CatalogueError(f"{self.path} is not a musicsim catalogue (an SQLite database of another "
-                                 "program); move it away or choose another --data-dir.")
+        self._refuse_foreign(version, tables)
         if version < SCHEMA_VERSION and self.read_only:
             if version == 0:
                 raise CatalogueReadOnly(f"There is no catalogue in {self.path.parent} yet, and none can be created "

@@ -89,6 +89,14 @@ class VectorIndex:
         with self._lock:
             return set(int(i) for i in self._index.get_ids_list()) - self._deleted
 
+    def live_ids(self) -> np.ndarray:
+        """Ids of the live elements, ascending (int64)."""
+        with self._lock:
+            ids = np.asarray(self._index.get_ids_list(), dtype=np.int64)
+            if self._deleted:
+                ids = ids[~np.isin(ids, np.fromiter(self._deleted, np.int64, len(self._deleted)))]
+        return np.sort(ids)
+
     def vectors(self, ids: list[int]) -> np.ndarray:
         """The stored (unit-length) vectors of ``ids`` (live ids only)."""
         with self._lock:
@@ -163,11 +171,18 @@ class VectorIndex:
                              target)
 
     @classmethod
-    def load(cls, path: Path, dim: int, model_version: str, generation: int) -> VectorIndex | None:
-        """The saved index if its sidecar fits (dimension, model version, a generation no later than
-        ``generation``) and its checksum is right, else None. It may be behind: see :func:`catch_up`."""
+    def load(cls, path: Path, dim: int, model_version: str, generation: int,
+             catalogue_id: str | None = None) -> VectorIndex | None:
+        """The saved index if its sidecar fits (made for catalogue ``catalogue_id`` when both say,
+        dimension, model version, a generation no later than ``generation``) and its checksum is right,
+        else None. It may be behind: see :func:`catch_up`."""
         try:
             meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+            saved_id = meta.get("catalogue_id")
+            if catalogue_id is not None and isinstance(saved_id, str) and saved_id != catalogue_id:
+                log.warning("the saved index %s does not fit this catalogue (it was made for another catalogue); "
+                            "it is rebuilt from the catalogue", path)
+                return None
             ok = (meta.get("format") == FORMAT and meta.get("dim") == dim and meta.get("model_version") == model_version
                   and isinstance(meta.get("generation"), int) and meta["generation"] <= generation
                   and os.path.getsize(path) == meta.get("size") and sha256_file(path) == meta.get("sha256"))
@@ -237,8 +252,8 @@ def mismatch(index: VectorIndex, catalogue: Catalogue) -> str | None:
     if catalogue.catalogue_id is not None and index.catalogue_id not in (None, catalogue.catalogue_id):
         return "it was made for another catalogue"
     live = catalogue.analysed_ids(index.model_version)
-    labels = index.labels()
-    if len(labels) != len(live) or labels != set(live.tolist()):
+    labels = index.live_ids()
+    if not np.array_equal(labels, live):
         return f"it holds {len(labels)} tracks where the catalogue has {len(live)} (or other ones)"
     if not len(live):
         return None
@@ -263,7 +278,7 @@ def open_index(catalogue: Catalogue, path: Path, model_version: str, save: bool 
     info = catalogue.model(model_version)
     index = None
     if info is not None:
-        index = VectorIndex.load(path, info.embedding_size, model_version, generation)
+        index = VectorIndex.load(path, info.embedding_size, model_version, generation, catalogue.catalogue_id)
     if index is not None:
         catch_up(index, catalogue)
         why = mismatch(index, catalogue)

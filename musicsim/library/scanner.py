@@ -101,8 +101,8 @@ def walk_audio(folder: str | os.PathLike[str]) -> Iterator[FoundFile | Skipped]:
             continue
         try:
             st = os.stat(entry.path)
-        except OSError as exc:
-            yield Skipped(_printable(entry.path), _stat_reason(exc))
+        except OSError as exc:  # a folder (or a link to one) that cannot be entered
+            yield Skipped(_printable(entry.path), f"cannot open folder: {_folder_reason(exc)}")
             continue
         child = (st.st_dev, st.st_ino)
         if child in ancestors:
