@@ -20,6 +20,7 @@ from musicsim.cli.common import (
 from musicsim.cli.output import ProgressBar, print_json, shown, track_line
 from musicsim.formatting import format_clock
 from musicsim.library.records import SyncReport
+from musicsim.library.scanner import walk_audio
 from musicsim.logs import log_path
 
 
@@ -62,6 +63,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def work() -> None:
         try:
+            if not os.path.isdir(os.path.abspath(args.folder)):
+                list(walk_audio(args.folder))  # the folder's own error, before any other
             with lib.writing(f"scanning {os.path.abspath(args.folder)}", waiting, cancel) as got:
                 if not got:
                     result["sync"] = SyncReport(cancelled=True)

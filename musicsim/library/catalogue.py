@@ -284,7 +284,10 @@ class Catalogue:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
-            raise self._write_failure(exc) from exc
+            failure = self._write_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         try:
             yield conn
             conn.execute("COMMIT")
@@ -293,9 +296,10 @@ class Catalogue:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 log.debug("rollback after a failed write did nothing", exc_info=True)
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise self._write_failure(exc) from exc
-            raise
+            failure = self._write_failure(exc) if isinstance(exc, sqlite3.DatabaseError) else exc
+            if failure is exc:
+                raise
+            raise failure from exc
         self._checkpoint(conn)
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
