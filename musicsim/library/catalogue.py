@@ -296,7 +296,9 @@ class Catalogue:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 log.debug("rollback after a failed write did nothing", exc_info=True)
-            failure = self._write_failure(exc) if isinstance(exc, sqlite3.DatabaseError) else exc
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
+            failure = self._write_failure(exc)
             if failure is exc:
                 raise
             raise failure from exc
