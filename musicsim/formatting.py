@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+# Unicode categories a terminal must not get raw: controls, format characters (bidi overrides),
+# line/paragraph separators, surrogates, private-use and unassigned code points.
+_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
 
 def format_duration(seconds: float | None) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a track length; empty when unknown."""
@@ -38,3 +44,13 @@ def format_percent(p: float | None) -> str:
 def track_label(title: str, artist: str, separator: str = " - ") -> str:
     """``Artist - Title``, or the title alone when the artist is unknown."""
     return f"{artist}{separator}{title}" if artist else title
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, newlines, BEL) and
+    other unprintable characters shown escaped (``\\x1b``, ``\\n``), so a file name cannot retitle,
+    clear or fake lines on the user's terminal. JSON output never goes through this."""
+    if text.isprintable():
+        return text
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) in _UNSAFE else c
+                   for c in text)

@@ -3,7 +3,9 @@
 Modules log with ``logging.getLogger(__name__)``; :func:`setup_logging` (called once by each front
 end) sends INFO and above to ``<data dir>/musicsim.log`` (rotated at 2 MB, three old files kept) and
 warnings (or everything, with ``debug``) to the console. A data folder that cannot be written never
-stops a command: the file handler is then left out and a console warning says why.
+stops a command: the file handler is then left out and a console warning says why; a log file that
+stops taking writes (a full disk) is dropped after one console warning, never a traceback per message.
+Console lines are terminal-safe (file names with escape sequences are shown escaped).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import os
 import sys
 from pathlib import Path
 from typing import TextIO
+
+from musicsim.fileio import describe_os_error
+from musicsim.formatting import terminal_safe
 
 LOG_FILE = "musicsim.log"
 MAX_BYTES = 2 * 1024 * 1024
@@ -27,7 +32,40 @@ class _ConsoleFormatter(logging.Formatter):
     """One line per message on the console: tracebacks go to the log file only."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"musicsim: {record.levelname.lower()}: {record.getMessage()}"
+        return f"musicsim: {record.levelname.lower()}: {terminal_safe(record.getMessage())}"
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file; when a write fails (full disk, the disk went away) it says so once on
+    ``console`` and stops, instead of logging's traceback on every message."""
+
+    def __init__(self, path: Path, console: TextIO) -> None:
+        super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False)
+        self.console = console
+        self.broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        exc = sys.exc_info()[1]
+        reason = describe_os_error(exc, Path(self.baseFilename).parent) if isinstance(exc, OSError) else str(exc)
+        try:
+            self.console.write(f"musicsim: warning: cannot write the log file {terminal_safe(self.baseFilename)} "
+                               f"({reason}); logging to the console only\n")
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the last buffered lines cannot be flushed to a full disk
+            if not self.broken:
+                raise
 
 
 def log_path(data_dir: str | os.PathLike[str]) -> Path:
@@ -58,11 +96,10 @@ def setup_logging(data_dir: str | os.PathLike[str] | None, debug: bool = False,
         return None
     path = log_path(data_dir)
     try:
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                       encoding="utf-8", delay=False)
+        handler = _LogFile(path, console or sys.stderr)
     except OSError as exc:
         logger.warning("cannot write the log file %s (%s); logging to the console only", path,
-                       exc.strerror or exc)
+                       describe_os_error(exc, path.parent))
         return None
     handler.setLevel(logging.DEBUG if debug else logging.INFO)
     handler.setFormatter(logging.Formatter(FORMAT))

@@ -24,7 +24,13 @@ def default_data_dir() -> Path:
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The data folder to use: ``explicit`` if given, else :func:`default_data_dir`; created if missing."""
     path = Path(explicit).expanduser() if explicit else default_data_dir()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from musicsim.fileio import WriteError, describe_os_error
+
+        raise WriteError(exc.errno, f"cannot create the data folder {path}: {describe_os_error(exc, path.parent)}",
+                         path) from exc
     return path
 
 

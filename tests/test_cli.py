@@ -42,7 +42,8 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
 
     code, out, _ = run("status", "--json", *common)
     assert code == 0 and json.loads(out) == {"tracks": 6, "analysed": 6, "pending": 0, "failed": 0,
-                                             "model_version": "test-1", "device": json.loads(out)["device"]}
+                                             "model_version": "test-1", "device": json.loads(out)["device"],
+                                             "model_problem": None, "read_only": None}
     assert json.loads(out)["device"].startswith("CPU")
     code, out, _ = run("status", *common)
     assert code == 0 and "Analysed:      6" in out and f"Data folder:   {data_dir}" in out
@@ -74,10 +75,15 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
 
     playlist = tmp_path / "out" / "like deep water.m3u8"
     code, _, err = run("export", "deep water", "--out", str(playlist))
+    assert code == 1 and "does not exist (create it first)" in err and not playlist.parent.exists()
+    playlist.parent.mkdir()
+    code, _, err = run("export", "deep water", "--out", str(playlist))
     lines = playlist.read_text(encoding="utf-8").splitlines()
     assert code == 0 and lines[:2] == ["#EXTM3U", "#PLAYLIST:Like Beta Ensemble - Deep Water"]
     assert lines[3::2] == [f["path"] for f in found]
-    code, _, _ = run("export", "deep water", "--out", str(playlist), "--include-seed", "-n", "1")
+    code, _, err = run("export", "deep water", "--out", str(playlist), "--include-seed", "-n", "1")
+    assert code == 1 and "already exists. Add --force to replace it." in err
+    code, _, _ = run("export", "deep water", "--out", str(playlist), "--include-seed", "-n", "1", "--force")
     assert playlist.read_text(encoding="utf-8").splitlines() == [
         "#EXTM3U", lines[1], "#EXTINF:9,Beta Ensemble - Deep Water", seed_path, lines[2], lines[3]]
 
@@ -114,7 +120,7 @@ def test_errors_are_one_line_without_traceback(copy_music, data_dir: Path, tmp_p
     bad_model = tmp_path / "bad.pt"
     bad_model.write_bytes(b"garbage")
     code, _, err = run("scan", str(music), "--model", str(bad_model), *common)
-    assert code == 1 and "Cannot read model file" in err
+    assert code == 1 and "bad.pt was rejected: it is not a readable model file" in err
     with pytest.raises(SystemExit) as exc:
         run("similar", *common)  # usage error: argparse exits 2
     assert exc.value.code == 2

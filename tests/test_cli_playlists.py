@@ -78,7 +78,7 @@ def test_similar_and_export_take_every_playlist_option(library: tuple[list[str],
     code, _, err = run("export", "deep water", "--out", str(tmp_path / "like.m3u8"), "--max-duration", "8", *common)
     lines = (tmp_path / "like.m3u8").read_text(encoding="utf-8").splitlines()
     assert code == 0 and lines[0] == "#EXTM3U" and len(lines) == 2 + 2 * 2 and "Wrote 2 tracks like" in err
-    code, _, err = run("export", "deep water", "--out", str(tmp_path / "like.xspf"), "-n", "1", *common)
+    code, _, err = run("export", "deep water", "--out", str(tmp_path / "like.xspf"), "-n", "1", "--force", *common)
     assert code == 0 and len(list(ET.parse(tmp_path / "like.xspf").getroot().iter(f"{XSPF}track"))) == 1
 
 

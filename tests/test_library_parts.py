@@ -201,6 +201,9 @@ def test_m3u8_is_extended_utf8_and_atomic(tmp_path: Path) -> None:
     tracks[0].title = "Jóga\nlive"
     text = m3u8_text(tracks)
     assert text.splitlines() == ["#EXTM3U", "#EXTINF:200,Björk - Jóga live", "/m/1.mp3", "#EXTINF:-1,t2", "/m/2.mp3"]
+    with pytest.raises(ValueError, match="does not exist"):  # a missing folder is never created silently
+        write_m3u8(tracks, tmp_path / "sub" / "list.m3u8")
+    (tmp_path / "sub").mkdir()
     out = write_m3u8(tracks, tmp_path / "sub" / "list.m3u8")
     assert out.read_text(encoding="utf-8") == text
     assert [p.name for p in out.parent.iterdir()] == ["list.m3u8"]  # no temporary file left

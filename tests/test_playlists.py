@@ -423,13 +423,16 @@ def test_xspf_is_valid_xml_listing_the_right_files(tmp_path: Path) -> None:
     assert [os.fsencode(unquote(urlparse(loc).path, errors="surrogateescape")) for loc in locations] == [
         os.fsencode(t.path) for t in tracks]
     first = items[0]
-    assert first.find(f"{XSPF}title").text == "Café \ufffd <live>"  # a control character XML cannot hold
+    assert first.find(f"{XSPF}title").text == "Café <live>"  # control characters become spaces, then one
     assert (first.find(f"{XSPF}creator").text, first.find(f"{XSPF}album").text) == ("Ann & Ben", 'Alb "1"')
     assert first.find(f"{XSPF}duration").text == "245400" and first.find(f"{XSPF}trackNum").text == "3"
     second = items[1]
     assert second.find(f"{XSPF}title").text == "plain" and second.find(f"{XSPF}duration") is None
     assert second.find(f"{XSPF}creator") is None
 
+    with pytest.raises(ValueError, match="does not exist"):  # a missing folder is never created
+        write_playlist(tracks, tmp_path / "lists" / "mix.xspf")
+    (tmp_path / "lists").mkdir()
     out = write_playlist(tracks, tmp_path / "lists" / "mix.XSPF", title="t")
     assert ET.parse(out).getroot().tag == f"{XSPF}playlist"
     m3u = write_playlist(tracks[:2], tmp_path / "lists" / "mix.m3u")

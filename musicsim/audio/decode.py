@@ -358,9 +358,50 @@ def load_windows(path: PathLike, sample_rate: int, window_samples: int,
                 raise DecodeError(_too_short(y.size / sample_rate))
             return [y]
         windows = [read_window(reader, s, window_samples, sample_rate) for s in starts]
-    for s, w in zip(starts, windows):
-        if w.size == 0:
-            raise DecodeError(
-                f"truncated or corrupt {reader.info.codec} stream (no audio at {s:.0f} s "
-                f"of a declared {duration:.0f} s)")
+        if any(w.size == 0 for w in windows):  # the header promises more than there is (joined files...)
+            good = [s for s, w in zip(starts, windows) if w.size]
+            bad = [s for s, w in zip(starts, windows) if not w.size]
+            end = decodable_end(reader, max(good, default=0.0) if good else 0.0, min(bad))
+            if end is None or end < MIN_SECONDS:
+                raise DecodeError(f"truncated or corrupt {reader.info.codec} stream (no audio at {bad[0]:.0f} s "
+                                  f"of a declared {duration:.0f} s)")
+            log.info("%s declares %.0f s but its audio ends at about %.0f s; analysing the part that decodes",
+                     path, duration, end)
+            declared, duration = duration, end
+            starts = choose(duration, window_s)
+            if starts is None:
+                return [resample(reader.read(0, int(math.ceil(end * native))), native, sample_rate)]
+            windows = [read_window(reader, s, window_samples, sample_rate) for s in starts]
+            for s, w in zip(starts, windows):
+                if w.size == 0:
+                    raise DecodeError(f"truncated or corrupt {reader.info.codec} stream (no audio at {s:.0f} s "
+                                      f"of a declared {declared:.0f} s)")
     return windows
+
+
+def decodable_end(reader: AudioReader, good: float, bad: float, resolution: float = 0.25) -> float | None:
+    """Where the audio really ends (seconds, to ``resolution``), between ``good`` (a time that decodes)
+    and ``bad`` (one that does not): a bisection of seek-and-decode probes, for files whose header
+    declares a wrong length. None when not even time 0 decodes."""
+    native = reader.info.sample_rate
+    probe = max(1, int(0.05 * native))
+
+    def decodes(t: float) -> bool:
+        try:
+            return reader.read(int(t * native), probe).size > 0
+        except DecodeError:
+            return False
+
+    if not decodes(good):
+        if good == 0.0:
+            return None
+        good = 0.0
+        if not decodes(0.0):
+            return None
+    while bad - good > resolution:
+        mid = (good + bad) / 2
+        if decodes(mid):
+            good = mid
+        else:
+            bad = mid
+    return good + reader.read(int(good * native), int(resolution * native) + probe).size / native

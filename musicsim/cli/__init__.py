@@ -27,6 +27,7 @@ from musicsim import __version__
 from musicsim.cli import library_commands, playlist_commands
 from musicsim.cli.app_command import build_app_parser, run_app_command
 from musicsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, VALUE_OPTIONS, UserError, common_options, opt
+from musicsim.cli.output import shown
 
 log = logging.getLogger(__name__)
 HELP_OPTIONS = frozenset({"-h", "--help", "--version"})
@@ -94,7 +95,8 @@ def unknown_word_message(word: str, commands: Sequence[str]) -> str:
     """Why ``word`` is neither a command nor a folder, with a "did you mean" hint."""
     close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
     hint = f" Did you mean `musicsim {close[0]}`?" if close else f" Commands: {', '.join(commands)}."
-    return f"'{word}' is neither a command nor a folder.{hint} (`musicsim FOLDER` opens the app on a folder.)"
+    return (f"'{shown(word)}' is neither a command nor a folder.{hint} "
+            "(`musicsim FOLDER` opens the app on a folder.)")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -143,7 +145,7 @@ def _run(call: Callable[[], int], args: argparse.Namespace, err: TextIO) -> int:
         if opt(args, "debug"):
             raise
         log.info("command failed: %s", exc, exc_info=True)  # the log file keeps the traceback
-        err.write(f"musicsim: error: {_message(exc)}\n")
+        err.write(f"musicsim: error: {shown(_message(exc))}\n")  # names in messages are terminal-safe
         return EXIT_ERROR
 
 

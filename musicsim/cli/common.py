@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from musicsim.cli.output import shown
 from musicsim.paths import DATA_DIR_ENV
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def scope(args: argparse.Namespace) -> str | None:
         return None
     path = os.path.abspath(os.path.expanduser(folder))
     if not os.path.isdir(path):
-        raise UserError(f"--in {folder}: no such folder.")
+        raise UserError(f"--in {shown(folder)}: no such folder.")
     return path
 
 

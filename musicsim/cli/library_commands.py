@@ -19,6 +19,8 @@ from musicsim.cli.common import (
 )
 from musicsim.cli.output import ProgressBar, print_json, shown, track_line
 from musicsim.formatting import format_clock
+from musicsim.library.records import SyncReport
+from musicsim.library.scanner import walk_audio
 from musicsim.logs import log_path
 
 
@@ -54,16 +56,27 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bar = ProgressBar(err)
     folder = shown(args.folder)
 
+    def waiting(message: str) -> None:
+        bar.finish()
+        err.write(f"{shown(message)} (Ctrl-C to stop waiting)\n")
+        err.flush()
+
     def work() -> None:
         try:
-            synced = result["sync"] = lib.sync_folder(args.folder, cancel=cancel)
-            if synced.cancelled:
-                return
-            err.write(f"Catalogued {folder}: {synced.added} new, {synced.changed} changed, {synced.removed} removed, "
-                      f"{synced.unchanged} unchanged, {synced.skipped} skipped.\n")
-            if not cancel.is_set():
-                result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers,
-                                                         root=args.folder)
+            if not os.path.isdir(os.path.abspath(args.folder)):
+                list(walk_audio(args.folder))  # the folder's own error, before any other
+            with lib.writing(f"scanning {os.path.abspath(args.folder)}", waiting, cancel) as got:
+                if not got:
+                    result["sync"] = SyncReport(cancelled=True)
+                    return
+                synced = result["sync"] = lib.sync_folder(args.folder, cancel=cancel)
+                if synced.cancelled:
+                    return
+                err.write(f"Catalogued {folder}: {synced.added} new, {synced.changed} changed, {synced.removed} "
+                          f"removed, {synced.unchanged} unchanged, {synced.skipped} skipped.\n")
+                if not cancel.is_set():
+                    result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers,
+                                                             root=args.folder)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             result["error"] = exc
         finally:
@@ -93,7 +106,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lib.close()
     exc = result.get("error")
     if isinstance(exc, (ModelNotFoundError, ModelFileError)):
-        raise UserError(f"{exc}\nThe folder is catalogued; analysis will run once a model file is available.")
+        raise UserError(f"{exc} The folder is catalogued; analysis will run once a model file is available.")
     if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
         raise UserError(str(exc))
     if exc is not None:
@@ -128,6 +141,10 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ("Failed", f"{st.failed}" + ("  (musicsim problems)" if st.failed else "")),
             ("Model version", st.model_version or "none (no model file, nothing analysed)"),
             ("Device", st.device), ("Data folder", lib.data_dir), ("Log file", log_path(lib.data_dir))]
+    if st.model_problem:
+        rows.insert(5, ("Model file", st.model_problem))
+    if st.read_only:
+        rows.append(("Read-only", f"yes: {st.read_only}; reading works, scanning cannot store anything"))
     if opt(args, "scope"):
         rows.insert(0, ("Folder", scope(args)))
     for name, value in rows:
@@ -144,7 +161,7 @@ def cmd_genres(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not tracks:
         err.write("No analysed tracks yet: run `musicsim scan FOLDER`.\n")
     for t in tracks:
-        out.write(f"{t.genre:<10}{t.confidence or 0.0:6.0%}  {track_line(t)}\n")
+        out.write(f"{shown(t.genre):<10}{t.confidence or 0.0:6.0%}  {track_line(t)}\n")
     return 0
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any, TextIO
 
-from musicsim.formatting import format_clock
+from musicsim.formatting import format_clock, terminal_safe
 from musicsim.library.records import AnalysisProgress, Track
 
 
@@ -16,11 +17,12 @@ def print_json(data: Any, out: TextIO) -> None:
     out.write("\n")
 
 
-def shown(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (escape sequences, newlines) escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+def shown(text: object) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, newlines) escaped.
+
+    Every human-readable line the CLI prints that holds a name, a path or an error goes through this.
+    """
+    return terminal_safe(str(text))
 
 
 def track_line(track: Track) -> str:
@@ -54,6 +56,8 @@ class ProgressBar:
         line = (f"[{bar}] {p.done}/{p.total} tracks, {p.failed} failed, {format_clock(p.elapsed_s)} elapsed, "
                 f"~{format_clock(p.eta_s)} left")
         if self.tty:
+            if p.current_path and not final:  # the file being worked on, terminal-safe, cut to fit
+                line += f"  {shown(os.path.basename(p.current_path))}"[:60]
             self.stream.write("\r" + line[:200].ljust(100))
             self._drawn = True
         else:

@@ -3,17 +3,21 @@
 Every command takes the same playlist options (:func:`add_playlist_options`: caps, exclusions,
 ``--in``, ``--out``) read back by one function (:func:`filters_from`), names the track a QUERY
 matched when several do (:func:`resolve`), and writes ``--out`` through
-:func:`musicsim.library.playlist.write_playlist` (M3U8 or XSPF by the extension).
+:func:`musicsim.library.playlist.write_playlist` (M3U8 or XSPF by the extension) under the one overwrite
+rule (:func:`musicsim.library.playlist.check_target`: checked before any work, refusals as user errors).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from musicsim.cli.common import UserError, add_json_option, add_scope_option, open_library, scope
 from musicsim.cli.output import print_json, shown, track_line
+from musicsim.library.playlist import PlaylistExists, PlaylistTargetError, check_target, playlist_format
 
 if TYPE_CHECKING:
     from musicsim.library.library import Library
@@ -79,17 +83,14 @@ def add_playlist_options(p: argparse.ArgumentParser, out_required: bool = False)
     g.add_argument("--exclude-folder", action="append", default=[], metavar="DIR",
                    help="leave out tracks inside DIR (repeatable)")
     add_scope_option(p)
-    g.add_argument("--out", required=out_required, metavar="FILE", help=OUT_HELP)
+    g.add_argument("--out", required=out_required, metavar="FILE", help=OUT_HELP + "; its folder must exist")
+    g.add_argument("--force", action="store_true",
+                   help="replace --out FILE if it is an existing playlist (other files are never replaced)")
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
-    """The :class:`~musicsim.playlists.filters.Filters` the playlist options ask for (and ``--out`` checked
-    before any work is done)."""
-    from musicsim.library.playlist import PLAYLIST_SUFFIXES
+    """The :class:`~musicsim.playlists.filters.Filters` the playlist options ask for."""
     from musicsim.playlists.filters import Filters
-
-    if args.out and not args.out.lower().endswith(PLAYLIST_SUFFIXES):
-        raise UserError(f"--out {shown(args.out)}: a playlist file name ends in .m3u8, .m3u or .xspf.")
 
     for name in ("max_per_artist", "max_per_album"):
         if getattr(args, name) < 0:
@@ -103,6 +104,30 @@ def filters_from(args: argparse.Namespace) -> Filters:
     return Filters(max_per_artist=args.max_per_artist or None, max_per_album=args.max_per_album or None,
                    exclude_genres=frozenset(args.exclude_genre), min_duration=args.min_duration,
                    max_duration=args.max_duration, exclude_folders=tuple(args.exclude_folder))
+
+
+@contextmanager
+def refusals_as_user_errors() -> Iterator[None]:
+    """The refusals of the one overwrite rule (:func:`musicsim.library.playlist.check_target`) as user
+    errors, with the ``--force`` hint, for every command that writes a playlist."""
+    try:
+        yield
+    except PlaylistExists as exc:
+        raise UserError(f"{exc} Add --force to replace it.") from exc
+    except PlaylistTargetError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def check_out(args: argparse.Namespace, lib: Library) -> None:
+    """Fail fast, before any search, when ``--out`` could not be written (or names no playlist format)."""
+    if not args.out:
+        return
+    with refusals_as_user_errors():
+        check_target(args.out, protected=[lib.data_dir], replace=args.force)
+    try:
+        playlist_format(Path(args.out))
+    except ValueError as exc:
+        raise UserError(f"--out {shown(args.out)}: a playlist file name ends in .m3u8, .m3u or .xspf.") from exc
 
 
 def resolve(lib: Library, query: str, args: argparse.Namespace, err: TextIO) -> Track:
@@ -129,16 +154,19 @@ def _emit(args: argparse.Namespace, lib: Library, rows: Sequence[SimilarTrack], 
         print_json([s.to_json() for s in rows], out)
     else:
         for i, s in enumerate(rows, 1):
-            out.write(f"{i:>3}. {s.score:.3f}  {track_line(s.track)}  [{s.track.genre}]  {shown(s.track.path)}\n")
+            out.write(f"{i:>3}. {s.score:.3f}  {track_line(s.track)}  [{shown(s.track.genre or '')}]  "
+                      f"{shown(s.track.path)}\n")
     if args.out:
         tracks = list(file_tracks) if file_tracks is not None else [s.track for s in rows]
-        path = lib.export_playlist(tracks, args.out, title=title)
+        with refusals_as_user_errors():
+            path = lib.export_playlist(tracks, args.out, title=title, replace=args.force)
         err.write(f"Wrote {len(tracks)} tracks ({shown(title)}) to {shown(str(path))}\n")
 
 
 def _similar(args: argparse.Namespace, lib: Library, err: TextIO) -> tuple[Track, list[SimilarTrack]]:
     n = _count(args.n, "-n")
     rules = filters_from(args)
+    check_out(args, lib)
     seed = resolve(lib, args.query, args, err)
     return seed, lib.similar(seed, n=n, root=scope(args), filters=rules)
 
@@ -157,7 +185,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_library(args) as lib:
         seed, found = _similar(args, lib, err)
         tracks = ([seed] if args.include_seed else []) + [s.track for s in found]
-        path = lib.export_playlist(tracks, args.out, title=f"Like {seed.label()}")
+        with refusals_as_user_errors():
+            path = lib.export_playlist(tracks, args.out, title=f"Like {seed.label()}", replace=args.force)
     err.write(f"Wrote {len(tracks)} tracks like {track_line(seed)} to {shown(str(path))}\n")
     return 0
 
@@ -166,6 +195,7 @@ def cmd_mix(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     n = _count(args.n, "-n")
     rules = filters_from(args)
     with open_library(args) as lib:
+        check_out(args, lib)
         seeds = [resolve(lib, q, args, err) for q in args.queries]
         minus = [resolve(lib, q, args, err) for q in args.minus]
         found = lib.mix(seeds, n=n, minus=minus, root=scope(args), filters=rules)
@@ -182,6 +212,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     n = _count(args.n, "-n", least=2)
     rules = filters_from(args)
     with open_library(args) as lib:
+        check_out(args, lib)
         start = resolve(lib, args.start, args, err)
         end = resolve(lib, args.end, args, err)
         if start.id == end.id:
@@ -202,6 +233,7 @@ def cmd_radio(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     count = _count(args.count, "--count")
     rules = filters_from(args)
     with open_library(args) as lib:
+        check_out(args, lib)
         seeds = [resolve(lib, q, args, err) for q in args.queries]
         session = lib.radio(seeds, root=scope(args), filters=rules)
         played: list[SimilarTrack] = []

@@ -4,20 +4,32 @@ One row per audio file: path, size, mtime, tags, analysis status and error, the 
 analysed it, genre and tag probabilities and the embedding (float32 blobs), and ``stamp``: the
 generation at which its embedding was written. Files the scanner could
 not use at all (AppleDouble, unreadable, loops) live in ``skipped``. ``meta.generation`` goes up with
-every change to the set of embeddings, so the vector index can tell when, and since when, it is stale.
+every change to the set of embeddings, so the vector index can tell when, and since when, it is stale;
+``meta.catalogue_id`` (a random id made once) binds the saved index to this catalogue.
 
-Each thread gets its own connection; every write is one transaction.
+Each thread gets its own connection; every write is one transaction, and the WAL is checkpointed
+into the main file after each one, so the main file alone (a lost ``-wal``) holds every committed batch.
+
+Opening never mistakes a healthy file for a foreign one: a catalogue on a read-only or full disk (or
+without write permission) is opened read-only (``mode=ro``, else ``immutable=1``): reading works and
+every write raises :class:`CatalogueReadOnly` saying why. Failed writes raise
+:class:`CatalogueWriteError` in plain words (disk full: how much room is needed); a file whose pages
+are garbage raises :class:`CatalogueDamaged`. Only a file that is not SQLite at all, or another
+program's database, is "not a musicsim catalogue".
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +37,31 @@ from pathlib import Path
 
 import numpy as np
 
+from musicsim.fileio import disk_full_reason, free_bytes, is_read_only_disk
 from musicsim.library.records import Problem, Track
 from musicsim.library.scanner import FoundFile, Skipped
 from musicsim.library.tags import TagInfo
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 3
 TOP_TAGS = 3  # extra tags shown per track
+SQLITE_HEADER = b"SQLite format 3\x00"
+# PRAGMA quick_check runs when a catalogue up to this size is opened (about 4 ms per MB, i.e. 0.04 s
+# for 10 000 tracks, 0.5 s for 100 000: benchmarks/bench_faults.py); larger ones are checked by the
+# writing commands (scan) only, and any damage a query meets is reported as damage.
+CHECK_ON_OPEN_MAX_BYTES = 32_000_000
+# A disk with less room than this is treated as full: the catalogue is opened read-only.
+MIN_FREE_BYTES = 1_000_000
+# An I/O error on a write while less than this is free is a full disk (SQLite says "disk I/O error").
+FULL_BELOW_BYTES = 1_000_000
+# Checkpoint the WAL into the main file after a commit when the last checkpoint is older than this.
+CHECKPOINT_INTERVAL_S = 0.0
+ID_KEY = "catalogue_id"
+
+# SQLite's primary result codes (sqlite3 exceptions carry them as ``sqlite_errorcode``).
+_READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 8, 10, 11, 13, 14, 26
+_BUSY, _LOCKED = 5, 6
 
 _SCHEMA = """
 CREATE TABLE tracks (
@@ -88,6 +119,35 @@ def _gc_paused() -> Iterator[None]:
 
 class CatalogueError(RuntimeError):
     """The catalogue file cannot be used (newer schema, not a database...)."""
+
+
+class CatalogueReadOnly(CatalogueError):
+    """A change was asked of a catalogue that can only be read (read-only or full disk, no permission)."""
+
+
+class CatalogueWriteError(CatalogueError):
+    """A write to the catalogue failed (disk full, I/O error); what was stored before is kept."""
+
+
+class CatalogueDamaged(CatalogueError):
+    """The catalogue file is SQLite but some of its pages are garbage."""
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code of an sqlite3 exception (None when it has none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_damage(exc: BaseException) -> bool:
+    """``exc`` is SQLite saying the file's contents are malformed."""
+    return isinstance(exc, sqlite3.DatabaseError) and sqlite_code(exc) in (_CORRUPT, _NOTADB)
+
+
+def damaged_message(path: Path, detail: str) -> str:
+    return (f"The catalogue {path} is damaged ({detail}). Your music files are not affected. Keep a copy of "
+            "the file for repair (sqlite3's .recover command can often save its rows), or move it away and run "
+            "musicsim scan again to rebuild it (every track is then analysed again).")
 
 
 @dataclass(frozen=True)
@@ -159,22 +219,52 @@ def _scope(root: str | None, column: str = "path") -> tuple[str, tuple[str, ...]
 class Catalogue:
     """The catalogue file at ``path`` (created with the current schema if missing)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = False, check: bool | None = None) -> None:
+        """``read_only``: never write (as if the disk were read-only). ``check``: run ``PRAGMA
+        quick_check`` now (default: only when the file is under :data:`CHECK_ON_OPEN_MAX_BYTES`)."""
+        self.path = Path(path).absolute()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._models: dict[str, ModelInfo] = {}
-        self._migrate()
+        self._mode = "rw"  # "rw", "ro" (mode=ro) or "immutable"
+        self.read_only_reason: str | None = None  # why this catalogue cannot be written
+        self.unseen_wal = False  # opened immutable beside a -wal whose changes cannot be read
+        self._checked = False
+        self._last_checkpoint = 0.0
+        self._open("opened read-only on request" if read_only else None)
+        try:
+            self._migrate()
+            self.catalogue_id = self._ensure_id()
+            if check or (check is None and self._size() <= CHECK_ON_OPEN_MAX_BYTES):
+                self.check()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     # -- connections -----------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit; use :meth:`transaction` for writes)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self._mode == "rw":
+                conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            else:
+                query = "mode=ro" if self._mode == "ro" else "immutable=1"
+                conn = sqlite3.connect(f"{self.path.as_uri()}?{query}", uri=True, timeout=60, isolation_level=None,
+                                       check_same_thread=False)
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             with self._lock:
@@ -183,34 +273,245 @@ class Catalogue:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), then a WAL checkpoint.
+
+        Raises :class:`CatalogueReadOnly` on a read-only catalogue, :class:`CatalogueWriteError` when
+        SQLite cannot write (disk full, I/O error), :class:`CatalogueDamaged` on damage.
+        """
+        if self.read_only_reason is not None:
+            raise CatalogueReadOnly(self.read_only_message())
         conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            failure = self._write_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.debug("rollback after a failed write did nothing", exc_info=True)
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
+            failure = self._write_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+        self._checkpoint(conn)
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy committed WAL pages into the main file (PASSIVE: never waits for readers)."""
+        now = time.monotonic()
+        if now - self._last_checkpoint < CHECKPOINT_INTERVAL_S:
+            return
+        self._last_checkpoint = now
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.DatabaseError as exc:  # a full disk: the changes stay safe in the WAL meanwhile
+            log.info("could not checkpoint the catalogue %s (SQLite: %s); its latest changes stay in the WAL",
+                     self.path, exc)
+
+    def read_only_message(self) -> str:
+        """Why a writing command cannot run, and what to do (never: discard the catalogue)."""
+        reason = self.read_only_reason or ""
+        if reason.startswith("the disk is full"):
+            reason = disk_full_reason(self.path.parent, self.space_needed())
+            fix = "Free some room on that disk and run it again."
+        elif reason.startswith("permission denied"):
+            fix = "Run it as the user who owns the data folder, or give yourself write permission."
+        else:
+            fix = "Copy the data folder to a writable disk and pass --data-dir, or make the disk writable."
+        return (f"The library in {self.path.parent} can only be read: {reason}. Reading commands (status, genres, "
+                f"problems, similar, export) work; scanning needs to write there. The catalogue is fine. {fix}")
+
+    def _write_problem(self, estimate: bool = True) -> str | None:
+        """Why this catalogue cannot be written (checked without writing), or None. ``estimate``: say how
+        much room a full disk needs (reads the catalogue)."""
+        folder = self.path.parent
+        if is_read_only_disk(folder):
+            return "the disk is read-only"
+        if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            return "permission denied (the data folder or the catalogue cannot be written)"
+        free = free_bytes(folder)
+        if free is not None and free < MIN_FREE_BYTES:
+            return disk_full_reason(folder, self.space_needed() if estimate else None)
+        return None
+
+    def space_needed(self) -> int:
+        """About how many bytes the catalogue still needs: its WAL's headroom plus room for every pending
+        track's analysis (the main file's own bytes per track, twice: WAL and main file)."""
+        try:
+            tracks, pending = self.conn().execute(
+                "SELECT COUNT(*), COALESCE(SUM(status = 'pending'), 0) FROM tracks").fetchone()
+        except sqlite3.Error:
+            tracks = pending = 0
+        per_track = max(4096, self._size() // max(1, int(tracks)))
+        return 4_000_000 + 2 * per_track * int(pending)
+
+    def _write_failure(self, exc: sqlite3.DatabaseError) -> Exception:
+        """A plain-words error for a failed write (``exc`` itself when it is no disk trouble)."""
+        code = sqlite_code(exc)
+        if code in (_CORRUPT, _NOTADB):
+            return CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}"))
+        folder = self.path.parent
+        free = free_bytes(folder)
+        if code == _FULL or (code == _IOERR and free is not None and free < FULL_BELOW_BYTES):
+            reason = disk_full_reason(folder, self.space_needed())
+        elif code in (_READONLY, _CANTOPEN, _IOERR) and (problem := self._write_problem()) is not None:
+            reason = problem
+        elif code == _IOERR:
+            reason = "a disk input/output error (is the disk failing, or was it unplugged?)"
+        elif code in (_BUSY, _LOCKED):
+            reason = "another program kept it locked for over a minute"
+        else:
+            return exc
+        log.info("cannot write the catalogue %s: %s (SQLite: %s)", self.path, reason, exc)
+        return CatalogueWriteError(f"Cannot write to the catalogue {self.path}: {reason}. Everything stored "
+                                   "before is kept; run the command again once that is fixed.")
 
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
                 try:
                     conn.close()
-                except sqlite3.ProgrammingError:
-                    pass
+                except sqlite3.Error:
+                    log.debug("closing a catalogue connection failed", exc_info=True)
             self._all.clear()
         self._local = threading.local()
 
-    def _migrate(self) -> None:
+    # -- opening ---------------------------------------------------------------------------
+    def _open(self, read_only_reason: str | None) -> None:
+        """Connect read-write when the disk allows it, else read-only (``mode=ro``, then ``immutable``)."""
+        exists = self.path.exists()
+        if exists:
+            self._check_header()
+        problem = read_only_reason or self._write_problem(estimate=False)
+        if problem is None:
+            try:
+                self._probe("rw")
+                return
+            except sqlite3.DatabaseError as exc:
+                self.close()
+                if is_damage(exc):
+                    raise CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}")) from exc
+                problem = self._write_problem(estimate=False)
+                if problem is None:
+                    raise CatalogueError(f"Cannot open the catalogue {self.path}: {exc}.") from exc
+        if not exists:
+            raise CatalogueReadOnly(f"There is no catalogue in {self.path.parent} yet, and none can be created "
+                                    f"there: {problem}.")
+        last: sqlite3.DatabaseError | None = None
+        wal = self.path.with_name(self.path.name + "-wal")
+        for mode in ("ro", "immutable"):
+            try:
+                self._probe(mode)
+                break
+            except sqlite3.DatabaseError as exc:
+                self.close()
+                if is_damage(exc) and mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
+                    raise CatalogueReadOnly(
+                        f"The catalogue {self.path} cannot be read while {problem}: its latest changes are in "
+                        f"{wal.name}, which SQLite can only read where it may write. The catalogue is fine; make "
+                        "the disk writable (or free some room) once and it reads again.") from exc
+                if is_damage(exc):
+                    raise CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}")) from exc
+                last = exc
+        else:
+            raise CatalogueError(f"Cannot read the catalogue {self.path} ({problem}; SQLite: {last}).")
+        self.read_only_reason = problem
+        if self._mode == "immutable" and wal.exists() and wal.stat().st_size > 0:
+            self.unseen_wal = True
+            log.warning("the catalogue's latest changes (in %s) cannot be read while %s; showing the library as "
+                        "of its last checkpoint", wal, problem)
+        log.info("the catalogue %s is opened read-only (%s, %s)", self.path, problem, self._mode)
+
+    def _probe(self, mode: str) -> None:
+        """Connect in ``mode`` and read the schema (raises sqlite3 errors)."""
+        self.close()
+        self._mode = mode
+        conn = self.conn()
+        conn.execute("PRAGMA user_version").fetchone()
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+
+    def _check_header(self) -> None:
+        """A file that is not SQLite at all is "not a musicsim catalogue"; an empty one is logged."""
         try:
-            conn = self.conn()
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise CatalogueError(f"{self.path} is not a musicsim catalogue ({exc}); "
-                                 "move it away to start afresh.") from exc
+            with open(self.path, "rb") as f:
+                head = f.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise CatalogueError(f"Cannot read the catalogue {self.path}: {exc.strerror or exc}.") from exc
+        if not head:
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not (wal.exists() and wal.stat().st_size > 0):
+                log.warning("the catalogue %s was empty (0 bytes); a new, empty catalogue is made in its place",
+                            self.path)
+            return
+        if head != SQLITE_HEADER:
+            raise CatalogueError(f"{self.path} is not a musicsim catalogue (it is not an SQLite database); "
+                                 "move it away to start afresh.")
+        self._check_ours()
+
+    def _check_ours(self) -> None:
+        """Refuse another program's SQLite database, or a newer musicsim's, before connecting read-write
+        (which would switch it to WAL mode, changing its header). Read through ``immutable=1``: nothing
+        is written, and what lives only in a ``-wal`` is not seen (a lagging main file is still ours)."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True)) as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError:  # the main file alone may lag behind its WAL: the normal open decides
+            return
+        self._refuse_foreign(version, tables)
+
+    def _refuse_foreign(self, version: int, tables: set[str]) -> None:
         if version > SCHEMA_VERSION:
             raise CatalogueError(f"{self.path} was written by a newer musicsim (schema {version}); upgrade musicsim.")
+        if (version == 0 and tables) or (version > 0 and "tracks" not in tables):
+            raise CatalogueError(f"{self.path} is not a musicsim catalogue (an SQLite database of another "
+                                 "program); move it away or choose another --data-dir.")
+
+    def check(self) -> None:
+        """``PRAGMA quick_check`` (once per open catalogue); raises :class:`CatalogueDamaged`."""
+        if self._checked:
+            return
+        try:
+            rows = [r[0] for r in self.conn().execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise CatalogueDamaged(damaged_message(self.path, f"SQLite: {exc}")) from exc
+            raise
+        if rows != ["ok"]:
+            found = [line for r in rows for line in str(r).splitlines() if line and not line.startswith("***")]
+            log.info("the catalogue %s failed its check: %s", self.path, "; ".join(found))
+            raise CatalogueDamaged(damaged_message(self.path, f"SQLite's check: {found[0] if found else rows[0]}"))
+        self._checked = True
+
+    def _ensure_id(self) -> str | None:
+        """This catalogue's id (made once, kept in ``meta``); None on a read-only catalogue without one."""
+        conn = self.conn()
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (ID_KEY,)).fetchone()
+        if row is None and not self.read_only:
+            with self.transaction() as c:
+                c.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (ID_KEY, uuid.uuid4().hex))
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (ID_KEY,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _migrate(self) -> None:
+        conn = self.conn()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._refuse_foreign(version, tables)
+        if version < SCHEMA_VERSION and self.read_only:
+            if version == 0:
+                raise CatalogueReadOnly(f"There is no catalogue in {self.path.parent} yet, and none can be created "
+                                        f"there: {self.read_only_reason}.")
+            raise CatalogueReadOnly(f"The catalogue {self.path} is in an older format (schema {version}) and must be "
+                                    f"upgraded, which needs writing to it: {self.read_only_reason}.")
         if version < SCHEMA_VERSION:
             with self.transaction() as c:  # re-checked inside: another process may have just done it
                 version = c.execute("PRAGMA user_version").fetchone()[0]

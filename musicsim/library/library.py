@@ -2,24 +2,41 @@
 
 Thread-safe: each thread gets its own SQLite connection; the app calls these methods from worker
 threads (never the GUI thread) and may call read methods while ``analyse_pending`` runs elsewhere.
+One writer per library: ``sync_folder`` and ``analyse_pending`` hold the data folder's writer lock
+(:mod:`musicsim.library.writer`), so a second scan, in this process or another, waits for the first
+and then finds its work done; reading calls never wait. A library on a read-only or full disk opens
+read-only: reading works and writing calls raise :class:`CatalogueReadOnly` saying why. Damage SQLite
+meets in any call is raised as :class:`CatalogueDamaged`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
+from musicsim.library.catalogue import (
+    AnalysisRow,
+    Catalogue,
+    CatalogueDamaged,
+    CatalogueReadOnly,
+    ModelInfo,
+    damaged_message,
+    is_damage,
+)
 from musicsim.library.index import IndexStore
-from musicsim.library.playlist import write_m3u8, write_playlist
+from musicsim.library.playlist import write_playlist
 from musicsim.library.records import (
     AnalysisProgress,
     AnalysisReport,
@@ -32,6 +49,7 @@ from musicsim.library.records import (
 )
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
 from musicsim.library.tags import read_tags
+from musicsim.library.writer import WriterLock
 from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
 from musicsim.model.device import describe_device, pick_device
 from musicsim.paths import resolve_data_dir
@@ -71,6 +89,41 @@ def _scope(root: PathLike | None) -> str | None:
     return None if root is None else _absolute(root)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reports_damage(method: F) -> F:
+    """SQLite's "database disk image is malformed" met by ``method`` becomes :class:`CatalogueDamaged`
+    (plain words, naming the file), wherever in the catalogue the garbage lies."""
+    @functools.wraps(method)
+    def call(self: Library, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                log.info("the catalogue %s is damaged: %s", self.catalogue.path, exc)
+                raise CatalogueDamaged(damaged_message(self.catalogue.path, f"SQLite: {exc}")) from exc
+            raise
+    return call  # type: ignore[return-value]
+
+
+def model_file_reason(exc: Exception) -> str:
+    """Why a model file was rejected, in a few words (torch's own message is long and advises
+    turning off the safety check)."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"unsupported GLOBAL (\S+)", text)
+        if found:
+            return f"it holds code to run ({found.group(1)}), not just weights, so it was not loaded"
+        return "it is not a readable model file (damaged, or not a PyTorch file)"
+    if "not a musicsim model file" in text:
+        return "it is not a musicsim model file"
+    if "central directory" in text or "zip archive" in text:
+        return "it is damaged or incomplete (a truncated download?)"
+    first = text.split("\n", 1)[0]
+    return first.split(": ", 1)[1] if first.startswith("Cannot read model file") and ": " in first else first
+
+
 class Library:
     """A music library stored in ``data_dir`` (catalogue.sqlite3 + the hnswlib index)."""
 
@@ -81,9 +134,33 @@ class Library:
         self.device_preference = device
         self.catalogue = Catalogue(self.data_dir / CATALOGUE_FILE)
         self.index = IndexStore(self.catalogue, self.data_dir / INDEX_FILE, save_interval_s=INDEX_SAVE_INTERVAL_S)
+        self.writer = WriterLock(self.data_dir)
         self._model: LoadedModel | None = None  # loaded on first analysis
         self._model_version: str | None = None
+        self._model_problem: str | None = None  # why the model file cannot be used, once looked at
         self._model_lock = threading.Lock()
+
+    @property
+    def read_only(self) -> bool:
+        """The library can only be read (read-only or full disk, no permission): see ``read_only_reason``."""
+        return self.catalogue.read_only
+
+    @property
+    def read_only_reason(self) -> str | None:
+        return self.catalogue.read_only_reason
+
+    def _require_writable(self) -> None:
+        if self.catalogue.read_only:
+            raise CatalogueReadOnly(self.catalogue.read_only_message())
+
+    @contextmanager
+    def writing(self, what: str, on_wait: Callable[[str], None] | None = None,
+                cancel: threading.Event | None = None) -> Iterator[bool]:
+        """Hold this library's writer lock across several writing calls (they take it again freely);
+        yields False when ``cancel`` ended the wait for another writer. Raises CatalogueReadOnly."""
+        self._require_writable()
+        with self.writer.held(what, on_wait, cancel) as got:
+            yield got
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> LoadedModel:
@@ -92,18 +169,32 @@ class Library:
             if self._model is None:
                 from musicsim.model.inference import load_model  # torch-heavy; only analysis needs it
 
-                self._model = load_model(self.model_path, device=self.device_preference)
+                try:
+                    self._model = load_model(self.model_path, device=self.device_preference)
+                except ModelFileError as exc:
+                    self._model_problem = f"{self.model_path} was rejected: {model_file_reason(exc)}"
+                    raise ModelFileError(f"The model file {self._model_problem}.") from exc
                 self._model_version = self._model.version
             return self._model
 
     def model_version(self) -> str | None:
-        """The model file's version (None when there is no usable model file)."""
+        """The model file's version (None when there is no usable model file: see :meth:`model_problem`)."""
         if self._model_version is None:
             try:
                 self._model_version = load_checkpoint(self.model_path).version
-            except (ModelNotFoundError, ModelFileError):
+            except ModelNotFoundError:
+                self._model_problem = f"no model file at {self.model_path}"
+                return None
+            except ModelFileError as exc:
+                log.warning("the model file %s was rejected: %s", self.model_path, exc)
+                self._model_problem = f"{self.model_path} was rejected: {model_file_reason(exc)}"
                 return None
         return self._model_version
+
+    def model_problem(self) -> str | None:
+        """Why there is no usable model file ("no model file at X", "X was rejected: why"), or None."""
+        self.model_version()
+        return None if self._model_version is not None else self._model_problem
 
     def device_name(self) -> str:
         if self._model is not None:
@@ -111,16 +202,31 @@ class Library:
         return describe_device(pick_device(self.device_preference))
 
     # -- catalogue -------------------------------------------------------------------------
+    @_reports_damage
     def sync_folder(self, folder: PathLike, on_track: Callable[[Track], None] | None = None,
-                    cancel: threading.Event | None = None) -> SyncReport:
+                    cancel: threading.Event | None = None,
+                    on_wait: Callable[[str], None] | None = None) -> SyncReport:
         """Catalogue ``folder`` from tags only (fast, no decoding): add new, refresh changed, drop vanished.
 
         ``on_track`` is called with each new or changed track once it is in the catalogue. Setting
         ``cancel`` stops the walk within a file's tag read: what was catalogued stays, nothing is
-        dropped (the walk was incomplete) and the report says ``cancelled``.
-        Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
+        dropped (the walk was incomplete) and the report says ``cancelled``. Holds the writer lock:
+        ``on_wait(message)`` is called when another writer must finish first (``cancel`` ends the wait).
+        Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing, CatalogueReadOnly
+        on a read-only library.
         """
         root = _absolute(folder)
+        if not os.path.isdir(root):
+            list(walk_audio(root))  # raises the folder's own error
+        self._require_writable()
+        with self.writer.held(f"scanning {root}", on_wait, cancel) as got:
+            if not got:
+                return SyncReport(cancelled=True)
+            self.catalogue.check()  # any size: a scan is long anyway (0.5 s per 100 000 tracks)
+            return self._sync(root, on_track, cancel)
+
+    def _sync(self, root: str, on_track: Callable[[Track], None] | None,
+              cancel: threading.Event | None) -> SyncReport:
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)
         known = cat.known_under(root)
@@ -185,18 +291,31 @@ class Library:
         log.info("synced %s: %s", root, report)
         return report
 
+    @_reports_damage
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None,
-                        root: PathLike | None = None) -> AnalysisReport:
+                        root: PathLike | None = None,
+                        on_wait: Callable[[str], None] | None = None) -> AnalysisReport:
         """Analyse every pending track (new, changed, or analysed by another model version); with ``root``,
         only those inside that folder (the catalogue may also hold other folders' tracks).
 
-        Each batch of results is stored in one transaction, so an interrupted run keeps every
-        finished track. ``progress`` is called at least once a second while work is being done.
-        Raises ModelNotFoundError when there is no model file.
+        Each batch of results is stored in one transaction (and checkpointed into the main file), so an
+        interrupted run keeps every finished track. ``progress`` is called at least once a second while
+        work is being done. Holds the writer lock (``on_wait`` as for :meth:`sync_folder`): tracks another
+        writer analysed meanwhile are not analysed again. Raises ModelNotFoundError when there is no
+        model file, CatalogueReadOnly on a read-only library.
         """
+        self._require_writable()
         model = self.model()
+        with self.writer.held("analysing" + ("" if root is None else f" {_absolute(root)}"), on_wait, cancel) as got:
+            if not got:
+                return AnalysisReport(cancelled=True)
+            return self._analyse(model, progress, cancel, workers, root)
+
+    def _analyse(self, model: LoadedModel, progress: Callable[[AnalysisProgress], None] | None,
+                 cancel: threading.Event | None, workers: int | None, root: PathLike | None) -> AnalysisReport:
         from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
+        from musicsim.analysis.tempdirs import remove_stale, use_own_temp_dir
 
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
@@ -214,6 +333,8 @@ class Library:
 
         self.index.start_writing(model.version, model.embedding_size)
         log.info("analysing %d tracks with model %s on %s", len(jobs), model.version, model.device_name)
+        remove_stale()  # worker folders of killed runs
+        use_own_temp_dir()
 
         def emit() -> None:
             if progress is None:
@@ -276,18 +397,24 @@ class Library:
         return report
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
-             cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
-        """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks."""
-        synced = self.sync_folder(folder, cancel=cancel)
-        if cancel is not None and cancel.is_set():
-            return synced, AnalysisReport(cancelled=True)
-        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
+             cancel: threading.Event | None = None, workers: int | None = None,
+             on_wait: Callable[[str], None] | None = None) -> tuple[SyncReport, AnalysisReport]:
+        """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks, under one hold of the
+        writer lock."""
+        with self.writing(f"scanning {_absolute(folder)}", on_wait, cancel) as got:
+            if not got:
+                return SyncReport(cancelled=True), AnalysisReport(cancelled=True)
+            synced = self.sync_folder(folder, cancel=cancel)
+            if cancel is not None and cancel.is_set():
+                return synced, AnalysisReport(cancelled=True)
+            return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
 
     # -- queries ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
         """The model version analyses are counted against: the model file's, else the catalogue's."""
         return self.model_version() or self.catalogue.active_version()
 
+    @_reports_damage
     def status(self, root: PathLike | None = None) -> LibraryStatus:
         """Counts of the whole catalogue (or of the tracks inside folder ``root``), model version, device."""
         version = self.current_version()
@@ -297,8 +424,10 @@ class Library:
         except ValueError as exc:  # an unavailable --device
             device = f"unavailable ({exc})"
         return LibraryStatus(tracks=tracks, analysed=analysed, pending=pending, failed=failed,
-                             model_version=version, device=device)
+                             model_version=version, device=device, model_problem=self.model_problem(),
+                             read_only=self.catalogue.read_only_reason)
 
+    @_reports_damage
     def tracks(self, ids: Sequence[int] | None = None, root: PathLike | None = None) -> list[Track]:
         """Every track (by artist, album, track number, path), or just those ``ids`` in that order.
 
@@ -306,13 +435,16 @@ class Library:
         """
         return self.catalogue.tracks(ids, root=_scope(root) if ids is None else None)
 
+    @_reports_damage
     def track(self, track_id: int) -> Track | None:
         return self.catalogue.track(track_id)
 
+    @_reports_damage
     def find(self, query: str) -> Track:
         """A track by file path, or by text matched against title/artist; raises LookupError."""
         return self.resolve(query).track
 
+    @_reports_damage
     def resolve(self, query: str, root: PathLike | None = None) -> Resolution:
         """Which track ``query`` names (a file path, or words matched against artist, title, album and
         file name), and the other tracks that match too, so a caller can say which one it used.
@@ -398,6 +530,7 @@ class Library:
                 return found
             k = min(last, k * 4)
 
+    @_reports_damage
     def similar(self, seed: Seed, n: int = 10, max_per_artist: int | None = 2,
                 root: PathLike | None = None, filters: Filters | None = None) -> list[SimilarTrack]:
         """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording.
@@ -415,6 +548,7 @@ class Library:
         return self._widening(search, [embedding], 4 * n + 16,
                               lambda pool: _similar.similar(track, embedding, pool, n, rules), n)
 
+    @_reports_damage
     def mix(self, seeds: Sequence[Seed], n: int = 10, minus: Sequence[Seed] = (), root: PathLike | None = None,
             filters: Filters | None = None) -> list[SimilarTrack]:
         """``n`` tracks near all ``seeds`` at once, each seed's neighbourhood represented, steered away from
@@ -432,6 +566,7 @@ class Library:
         per_seed = 2 * -(-n // len(items)) + 16
         return self._widening(search, vectors, per_seed, lambda pool: _mix.mix(items, pool, n, rules, away), n)
 
+    @_reports_damage
     def journey(self, start: Seed, end: Seed, n: int = 12, root: PathLike | None = None,
                 filters: Filters | None = None) -> list[SimilarTrack]:
         """Exactly ``n`` songs from ``start`` to ``end`` (both included), each a steady step towards ``end``
@@ -453,6 +588,7 @@ class Library:
                               lambda pool: _journey.journey(a, b, pool, n, rules), n,
                               most=max(JOURNEY_SEARCH_MOST, -(-16 * n // points)))
 
+    @_reports_damage
     def radio(self, seeds: Sequence[Seed], root: PathLike | None = None,
               filters: Filters | None = None) -> RadioSession:
         """A radio session from ``seeds`` (:mod:`musicsim.playlists.radio`): ``next(k)`` hands out songs,
@@ -485,10 +621,12 @@ class Library:
             return self.index.query(version, v, k, check)
         return _Search(version, dim, len(ids), scoped)
 
+    @_reports_damage
     def problems(self, root: PathLike | None = None) -> list[Problem]:
         """Files that could not be analysed or were skipped, with reasons (inside folder ``root``)."""
         return self.catalogue.problems(_scope(root))
 
+    @_reports_damage
     def embeddings(self, root: PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, (n, d) float32 matrix)`` of every track analysed with the current model (inside folder
         ``root``), for maps and playlist builders."""
@@ -497,13 +635,17 @@ class Library:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         return self.catalogue.embeddings(version, _scope(root))
 
-    def export_m3u8(self, tracks: Sequence[Track], out: PathLike) -> Path:
-        """Write ``tracks`` as an extended M3U8 playlist (atomically); returns the absolute path."""
-        return write_m3u8(tracks, out)
+    def export_playlist(self, tracks: Sequence[Track], out: PathLike, title: str | None = None,
+                        replace: bool = True) -> Path:
+        """Write ``tracks`` as a playlist (format from the suffix: ``.xspf`` XSPF, else extended M3U8),
+        atomically; returns the absolute path. Refuses (:class:`~musicsim.library.playlist.PlaylistTargetError`)
+        a missing folder, anything inside the data folder, a file that is not a playlist, and an existing
+        playlist unless ``replace`` (the app's save dialog has asked already; the CLI asks for --force)."""
+        return write_playlist(tracks, out, title, protected=[self.data_dir], replace=replace)
 
-    def export_playlist(self, tracks: Sequence[Track], out: PathLike, title: str | None = None) -> Path:
-        """Write ``tracks`` as M3U8 or XSPF, by ``out``'s extension (atomically); returns the absolute path."""
-        return write_playlist(tracks, out, title=title)
+    def export_m3u8(self, tracks: Sequence[Track], out: PathLike, replace: bool = True) -> Path:
+        """Write ``tracks`` as an extended M3U8 playlist (see :meth:`export_playlist`)."""
+        return write_playlist(tracks, out, protected=[self.data_dir], replace=replace, fmt="m3u8")
 
     def close(self) -> None:
         self.index.save()

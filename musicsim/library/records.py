@@ -75,6 +75,8 @@ class LibraryStatus:
     failed: int
     model_version: str | None
     device: str
+    model_problem: str | None = None  # why the model file cannot be used (missing, rejected: why)
+    read_only: str | None = None  # why the library can only be read (read-only or full disk), else None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

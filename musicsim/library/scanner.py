@@ -1,8 +1,9 @@
 """Walking a music folder for audio files.
 
 Follows symbolic links but never loops, never opens FIFOs or devices, and reports every entry it
-cannot use (AppleDouble files, unreadable files, broken links, loops, undecodable names) as a
-:class:`Skipped` with a reason a person understands, instead of raising.
+cannot use (AppleDouble files, unreadable files, broken links, loops, undecodable names, folders it
+cannot enter or whose path is too long) as a :class:`Skipped` with a reason a person understands,
+instead of raising. The walk is iterative (an explicit stack), so folder depth has no limit.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def _printable(path: str) -> str:
 
 
 def _stat_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long for this system"
     if exc.errno == errno.ELOOP:
         return "symbolic link loop (the link points back to itself)"
     if exc.errno == errno.ENOENT:
@@ -72,7 +75,8 @@ def _check_file(path: str, name: str) -> FoundFile | Skipped:
 
 
 def walk_audio(folder: str | os.PathLike[str]) -> Iterator[FoundFile | Skipped]:
-    """Every file with an audio extension under ``folder`` (sorted), or the reason it was skipped.
+    """Every file with an audio extension under ``folder`` (sorted, depth first: a folder's files, then
+    its subfolders in name order), or the reason it was skipped.
 
     Raises ``NotADirectoryError``/``FileNotFoundError`` only for ``folder`` itself.
     """
@@ -82,17 +86,53 @@ def walk_audio(folder: str | os.PathLike[str]) -> Iterator[FoundFile | Skipped]:
             raise NotADirectoryError(f"{root} is not a folder")
         raise FileNotFoundError(f"{root} does not exist")
     root_st = os.stat(root)
-    yield from _walk(root, {(root_st.st_dev, root_st.st_ino)}, [(root_st.st_dev, root_st.st_ino)])
+    root_key = (root_st.st_dev, root_st.st_ino)
+    seen = {root_key}  # every folder entered (a second link to one is not walked again)
+    ancestors = {root_key}  # the folders on the stack: a link to one of them is a loop
+    found, subdirs = _list(root)
+    yield from found
+    stack: list[tuple[tuple[int, int], Iterator[os.DirEntry[str]]]] = [(root_key, iter(subdirs))]
+    while stack:
+        key, pending = stack[-1]
+        entry = next(pending, None)
+        if entry is None:
+            stack.pop()
+            ancestors.discard(key)
+            continue
+        try:
+            st = os.stat(entry.path)
+        except OSError as exc:  # a folder (or a link to one) that cannot be entered
+            yield Skipped(_printable(entry.path), f"cannot open folder: {_folder_reason(exc)}")
+            continue
+        child = (st.st_dev, st.st_ino)
+        if child in ancestors:
+            yield Skipped(_printable(entry.path), "symbolic link loop (the link points to a folder that contains it)")
+            continue
+        if child in seen:
+            continue  # a second link to a folder already scanned: its files are already listed
+        seen.add(child)
+        found, subdirs = _list(entry.path)
+        yield from found
+        stack.append((child, iter(subdirs)))
+        ancestors.add(child)
 
 
-def _walk(folder: str, seen: set[tuple[int, int]], ancestors: list[tuple[int, int]]) -> Iterator[FoundFile | Skipped]:
+def _folder_reason(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "its path is too long for this system (move or rename folders to shorten it)"
+    return exc.strerror or str(exc)
+
+
+def _list(folder: str) -> tuple[list[FoundFile | Skipped], list[os.DirEntry[str]]]:
+    """One folder's audio files (checked, in name order) and its subfolders (in name order)."""
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
-        yield Skipped(_printable(folder), f"cannot open folder: {reason}")
-        return
+        return [Skipped(_printable(folder), f"cannot open folder: {_folder_reason(exc)}")], []
+    files: list[FoundFile | Skipped] = []
     subdirs = []
     for entry in entries:
         try:
@@ -102,20 +142,5 @@ def _walk(folder: str, seen: set[tuple[int, int]], ancestors: list[tuple[int, in
         if is_dir:
             subdirs.append(entry)
         elif is_audio_name(entry.name):
-            yield _check_file(entry.path, entry.name)
-    for entry in subdirs:
-        try:
-            st = os.stat(entry.path)
-        except OSError as exc:
-            yield Skipped(_printable(entry.path), _stat_reason(exc))
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in ancestors:
-            yield Skipped(_printable(entry.path), "symbolic link loop (the link points to a folder that contains it)")
-            continue
-        if key in seen:
-            continue  # a second link to a folder already scanned: its files are already listed
-        seen.add(key)
-        ancestors.append(key)
-        yield from _walk(entry.path, seen, ancestors)
-        ancestors.pop()
+            files.append(_check_file(entry.path, entry.name))
+    return files, subdirs

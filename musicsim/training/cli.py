@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from musicsim.formatting import terminal_safe
+
 
 def _scratch_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("from-scratch training")
@@ -44,7 +46,7 @@ def _train_settings(args: argparse.Namespace):
 
 def _logger(err: TextIO) -> Callable[[str], None]:
     def log(text: str) -> None:
-        err.write(text + "\n")
+        err.write(terminal_safe(text) + "\n")  # texts name files: no terminal escapes
         err.flush()
     return log
 
@@ -75,7 +77,8 @@ def run_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name, p in cv["precision_at_k"]["embeddings"].items():
         out.write(f"{name}: genre precision@{cv['precision_at_k']['k']} {p['mean']:.3f} "
                   f"(balanced {p['balanced']:.3f})\n")
-    out.write(f"report: {Path(args.out) / 'report.md'} ({result['timing']['total_seconds']:.0f} s)\n")
+    report = terminal_safe(str(Path(args.out) / "report.md"))
+    out.write(f"report: {report} ({result['timing']['total_seconds']:.0f} s)\n")
     return 0
 
 

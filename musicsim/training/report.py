@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicsim.fileio import atomic_write
+from musicsim.fileio import atomic_output, atomic_write
 from musicsim.genres import GENRES
 
 TITLES = {
@@ -30,8 +30,11 @@ def _write_text(path: Path, text: str) -> None:
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:  # like every file musicsim writes: whole or not at all
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
 
 
 def plot_confusion(confusion: list[list[int]], title: str, path: Path) -> None:
