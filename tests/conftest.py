@@ -9,6 +9,9 @@
 * ``model_file``: a small random-weight checkpoint (fast on CPU) written with ``save_checkpoint``;
   ``make_model(path, version=..., seed=...)`` writes others.
 * ``gtzan``: the shared GTZAN folder (tests skip when it is absent).
+* ``program(name)``: the path of an external program a test starts (``desktop-file-validate``, ``mpd``,
+  ``playerctl``, ...); skips when it is not installed, fails instead when ``MUSICSIM_REQUIRE_PROGRAMS=1``
+  (``.ci/run`` sets it: there these tests must run).
 """
 
 from __future__ import annotations
@@ -180,6 +183,19 @@ def gtzan() -> Path:
     if not (GTZAN_DIR / "MANIFEST.tsv").is_file():
         pytest.skip(f"GTZAN clips not found at {GTZAN_DIR}")
     return GTZAN_DIR
+
+
+@pytest.fixture(scope="session")
+def program() -> Callable[[str], str]:
+    def find(name: str) -> str:
+        path = shutil.which(name)
+        if path:
+            return path
+        message = f"{name} is not installed (scripts/setup.sh --test installs it)"
+        if os.environ.get("MUSICSIM_REQUIRE_PROGRAMS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return find
 
 
 @pytest.fixture(scope="session", name="synth_song")
