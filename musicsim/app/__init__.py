@@ -47,6 +47,7 @@ def run_app(folder: str | None = None, data_dir: str | os.PathLike[str] | None =
     from musicsim import __version__
     from musicsim.app.main_window import MainWindow, app_icon
     from musicsim.app.settings import APPLICATION, ORGANIZATION, AppSettings
+    from musicsim.freedesktop import APP_ID
     from musicsim.library.library import Library
     from musicsim.logs import setup_logging
     from musicsim.paths import resolve_data_dir
@@ -57,7 +58,7 @@ def run_app(folder: str | None = None, data_dir: str | os.PathLike[str] | None =
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("musicsim")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("musicsim")
+    app.setDesktopFileName(APP_ID)  # Wayland: the window belongs to the installed entry (its icon)
     app.setWindowIcon(app_icon())
 
     try:
