@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from musicsim.cli.common import UserError, add_json_option, add_scope_option, open_library, scope
+from musicsim.cli.mpd_options import add_mpd_options, send_to_mpd, wants_mpd
 from musicsim.cli.output import print_json, shown, track_line
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         add_scope_option(p)
         if name == "similar":
             add_json_option(p)
+            add_mpd_options(p)
             p.set_defaults(handler=cmd_similar)
         else:
             p.add_argument("--out", required=True, metavar="FILE", help="playlist file to write (.m3u8)")
@@ -43,10 +45,12 @@ def cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         seed, found = _similar(args, lib)
     if args.json:
         print_json([s.to_json() for s in found], out)
-        return 0
-    err.write(f"Like: {track_line(seed)}  ({shown(seed.path)})\n")
-    for i, s in enumerate(found, 1):
-        out.write(f"{i:>3}. {s.score:.3f}  {track_line(s.track)}  [{s.track.genre}]  {shown(s.track.path)}\n")
+    else:
+        err.write(f"Like: {track_line(seed)}  ({shown(seed.path)})\n")
+        for i, s in enumerate(found, 1):
+            out.write(f"{i:>3}. {s.score:.3f}  {track_line(s.track)}  [{s.track.genre}]  {shown(s.track.path)}\n")
+    if wants_mpd(args) or args.append:
+        return send_to_mpd(args, [s.track.path for s in found], err)
     return 0
 
 
