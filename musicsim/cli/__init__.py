@@ -9,7 +9,8 @@ interrupted: 130). Reading commands import neither torch nor Qt.
   common              options every command takes, the handler signature, opening the library
   output              JSON, the progress bar, terminal-safe names
   library_commands    scan, status, genres, problems
-  playlist_commands   similar, export
+  playlist_commands   similar, export, mix, path, radio (each with --to-mpd: cli/mpd_options)
+  mpd_commands        mpd-radio (keeps MPD's queue topped up with radio picks)
   desktop_commands    install-desktop (the per-user menu entry, icons, metainfo)
   app_command         the desktop app (no command)
 """

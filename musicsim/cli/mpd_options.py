@@ -25,13 +25,16 @@ def wants_mpd(args: argparse.Namespace) -> bool:
     return getattr(args, "to_mpd", None) is not None
 
 
-def send_to_mpd(args: argparse.Namespace, paths: Sequence[str], err: TextIO) -> int:
-    """Load ``paths`` into MPD as the options say; report what MPD did not take. Returns the exit status."""
+def send_to_mpd(args: argparse.Namespace, paths: Sequence[str], err: TextIO) -> None:
+    """With ``--to-mpd``: load ``paths`` into MPD as the options say and report what MPD did not take
+    (a UserError when it took none). Without it: nothing."""
     from musicsim.mpdlink.address import resolve_address
     from musicsim.mpdlink.queue import MpdError, MpdQueue
 
-    if args.append and not wants_mpd(args):
-        raise UserError("--append goes with --to-mpd.")
+    if not wants_mpd(args):
+        if getattr(args, "append", False) or getattr(args, "mpd_root", None):
+            raise UserError("--append and --mpd-root go with --to-mpd.")
+        return
     try:
         address = resolve_address(args.to_mpd or None)
     except ValueError as exc:
@@ -47,4 +50,3 @@ def send_to_mpd(args: argparse.Namespace, paths: Sequence[str], err: TextIO) -> 
         err.write(f"  not sent: {shown(m.path)}: {m.reason}\n")
     if paths and not report.added:
         raise UserError(f"MPD at {address} knows none of these {len(paths)} songs; its queue is unchanged.")
-    return 0
