@@ -133,3 +133,106 @@ def test_addresses_read_as_mpc_reads_them(tmp_path: Path) -> None:
     sock.parent.mkdir()
     sock.touch()
     assert resolve_address(None, {"XDG_RUNTIME_DIR": str(tmp_path)}) == MpdAddress(str(sock), 6600)
+
+
+@pytest.fixture(scope="module")
+def radio_setup(tmp_path_factory, model_file: Path, write_song, program):
+    """A second MPD over 14 songs of clearly different lengths (no two count as copies of one recording)."""
+    mpd_exe = program("mpd")
+    base = tmp_path_factory.mktemp("mpd-radio")
+    music = base / "music"
+    for i in range(14):
+        write_song(music / f"Artist {i % 7}" / f"Song {i:02d}.flac", seed=100 + i, seconds=5.0 + 1.6 * i,
+                   title=f"Song {i:02d}", artist=f"Artist {i % 7}")
+    server = MpdServer(mpd_exe, music, base / "mpd")
+    try:
+        server.update()
+        data = str(base / "data")
+        code, _, err = run_cli("--data-dir", data, "--model", str(model_file), "scan", str(music))
+        assert code == 0, err
+        yield server, music, data
+    finally:
+        server.stop()
+
+
+class Lines:
+    """A subprocess's output lines, collected by a thread, waited for by the test."""
+
+    def __init__(self, stream) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, prefix: str, count: int = 1, timeout: float = 60.0) -> list[str]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines if line.startswith(prefix)]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {count} x {prefix!r} in {self.lines}")
+
+
+def test_mpd_radio_keeps_the_queue_filled_without_repeats_and_hears_skips(radio_setup) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server, music, data = radio_setup
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPD_")}
+    proc = subprocess.Popen([sys.executable, "-m", "musicsim", "--data-dir", data, "mpd-radio", "Song 03",
+                             "--mpd", server.address, "--ahead", "2", "--max-per-artist", "0"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, errs = Lines(proc.stdout), Lines(proc.stderr)
+    c = server.client()
+    played: list[str] = []
+
+    def settled(skips: int = 0, heard: int = 0) -> dict:
+        """Wait until the radio reported what happened and the queue holds 2 songs after the current."""
+        if skips:
+            out.wait_for("skipped: ", skips)
+        if heard:
+            out.wait_for("heard: ", heard)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            st = c.status()
+            if st.get("state") == "play" and "song" in st and int(st["playlistlength"]) - int(st["song"]) - 1 >= 2:
+                return st
+            time.sleep(0.05)
+        raise AssertionError(f"queue not topped up: {c.status()} {out.lines} {errs.lines}")
+
+    try:
+        settled()
+        played.append(c.currentsong()["file"])
+        for step in range(1, 4):  # three skips: Next a moment after a song starts
+            c.next()
+            settled(skips=step)
+            played.append(c.currentsong()["file"])
+        length = float(c.status()["duration"])  # one song heard: let it run out near its end
+        c.seekcur(str(max(0.0, length - 1.0)))
+        settled(skips=3, heard=1)
+        played.append(c.currentsong()["file"])
+        queue = [s["file"] for s in c.playlistinfo()]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        finally:
+            c.disconnect()
+    assert proc.returncode == 0, errs.lines
+    assert any("Stopped" in line for line in errs.lines)
+    assert len(played) == 5 and len(set(played)) == 5, played  # no song played twice
+    assert len(queue) == len(set(queue)), queue  # nor queued twice
+    assert "Artist 3/Song 03.flac" not in played  # the seed itself is not handed out
+    assert len(out.wait_for("queued: ")) >= 5 + 2

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from musicsim import __version__
-from musicsim.cli import desktop_commands, library_commands, playlist_commands
+from musicsim.cli import desktop_commands, library_commands, mpd_commands, playlist_commands
 from musicsim.cli.app_command import build_app_parser, run_app_command
 from musicsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, VALUE_OPTIONS, UserError, common_options, opt
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 HELP_OPTIONS = frozenset({"-h", "--help", "--version"})
 
 # Modules with ``register(subparsers, common)``; training's is optional (it needs the training extras).
-COMMAND_MODULES = [library_commands, playlist_commands, desktop_commands]
+COMMAND_MODULES = [library_commands, playlist_commands, mpd_commands, desktop_commands]
 
 
 def _register_training(sub: argparse._SubParsersAction[argparse.ArgumentParser],
