@@ -85,7 +85,7 @@ def desktop_entry(command: list[str]) -> str:
 def render_icon(svg: Path, size: int) -> bytes:
     """``svg`` rendered to a ``size`` x ``size`` PNG with a transparent background (QtSvg, no window needed)."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtGui import QImage, QImageWriter, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
     renderer = QSvgRenderer(str(svg))
@@ -100,8 +100,9 @@ def render_icon(svg: Path, size: int) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, b"PNG"):
-        raise ValueError(f"{svg}: could not encode a {size}px PNG")
+    writer = QImageWriter(buffer, QByteArray(b"png"))
+    if not writer.write(image):
+        raise ValueError(f"{svg}: could not encode a {size}px PNG: {writer.errorString()}")
     return bytes(data.data())
 
 

@@ -12,6 +12,7 @@ import platformdirs
 APP_NAME = "musicsim"
 DATA_DIR_ENV = "MUSICSIM_DATA_DIR"
 RESOURCES_ENV = "MUSICSIM_RESOURCES"
+CACHE_DIR_ENV = "MUSICSIM_CACHE_DIR"
 
 
 def default_data_dir() -> Path:
@@ -27,6 +28,14 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     path = Path(explicit).expanduser() if explicit else default_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (platformdirs; ``MUSICSIM_CACHE_DIR``): safe to delete (cover art for MPRIS)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def resources_dir() -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from mpd_server import MpdServer
+from output_lines import Lines
 
 from musicsim.cli import main
 from musicsim.mpdlink.address import MpdAddress, parse_address, resolve_address
@@ -153,32 +154,6 @@ def radio_setup(tmp_path_factory, model_file: Path, write_song, program):
         yield server, music, data
     finally:
         server.stop()
-
-
-class Lines:
-    """A subprocess's output lines, collected by a thread, waited for by the test."""
-
-    def __init__(self, stream) -> None:
-        import threading
-
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, prefix: str, count: int = 1, timeout: float = 60.0) -> list[str]:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [line for line in self.lines if line.startswith(prefix)]
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"no {count} x {prefix!r} in {self.lines}")
 
 
 def test_mpd_radio_keeps_the_queue_filled_without_repeats_and_hears_skips(radio_setup) -> None:

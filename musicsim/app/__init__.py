@@ -75,8 +75,14 @@ def run_app(folder: str | None = None, data_dir: str | os.PathLike[str] | None =
     log.info("musicsim %s app started (data folder %s)", __version__, library.data_dir)
     try:
         window = MainWindow(library, AppSettings(), folder=os.path.abspath(folder) if folder else None)
+        from musicsim.app.mpris import start_mpris
+
+        mpris = start_mpris(window)  # media keys, desktop player widgets, playerctl (None: no session bus)
         window.show()
-        return int(app.exec())
+        code = int(app.exec())
+        if mpris is not None:
+            mpris.service.close()
+        return code
     finally:
         library.close()
 
