@@ -8,7 +8,8 @@ from pathlib import Path
 
 from musicsim.library.artwork import cover_file, embedded_cover
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5E"
+                       "rkJggg==")
 JPEG = b"\xff\xd8\xff\xe0" + b"not really a jpeg, but bytes are bytes" + b"\xff\xd9"
 
 
