@@ -15,9 +15,11 @@
     without the skip.
 * **Synthetic** (``--sizes``): N tracks of clustered 200-d unit vectors written straight into a catalogue
   (benchmarks/bench_library.py): journey measures as above; radio: no repeat in 1000 songs on 10k
-  tracks (every 4th song skipped, the rest heard in full); latency p50/p95 of a radio refill
-  (``next(10)``, goal <= 20 ms), ``mix`` of 3 seeds (n=10) and ``path`` (n=12) (goal <= 50 ms), end to end
-  through ``Library`` (index + SQLite rows + rules).
+  tracks (every 4th song skipped, the rest heard in full); latency p50/p95 (and mean CPU time) of a
+  radio refill (``next(10)``, goal <= 20 ms), ``mix`` of 3 seeds (n=10) and ``path`` (n=12) (goal <= 50 ms),
+  end to end through ``Library`` (index + SQLite rows + rules), against ``similar`` in the same run; then
+  again with numpy's BLAS on one thread (threadpoolctl, when installed): on a busy machine OpenBLAS's
+  worker threads spin and slow everything else down.
 
 Prints a table and appends JSON lines to benchmarks/results/playlists.jsonl.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -46,7 +49,8 @@ NO_CAPS = Filters(max_per_artist=None)
 
 def _record(entry: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    entry.update(machine=platform.machine(), python=platform.python_version(), time=time.strftime("%Y-%m-%d %H:%M"))
+    entry.update(machine=platform.machine(), python=platform.python_version(), time=time.strftime("%Y-%m-%d %H:%M"),
+                 load=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
 
@@ -194,13 +198,46 @@ def bench_corpus(corpus: Path, data: Path, pairs: int, n: int) -> dict:
     return result
 
 
-def _latency(call, repeats: int) -> tuple[float, float]:
-    lat = []
+def _latency(call, repeats: int) -> tuple[float, float, float]:
+    """``(p50, p95, mean CPU)`` milliseconds per call (CPU time counts every thread of the process)."""
+    lat, cpu = [], []
     for i in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         call(i)
         lat.append(time.perf_counter() - t)
-    return float(np.percentile(lat, 50) * 1000), float(np.percentile(lat, 95) * 1000)
+        cpu.append(time.process_time() - c)
+    return float(np.percentile(lat, 50) * 1000), float(np.percentile(lat, 95) * 1000), float(np.mean(cpu) * 1000)
+
+
+def _blas_one_thread():
+    """A context that limits numpy's BLAS to one thread (threadpoolctl), or None when it is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(1, user_api="blas")
+
+
+def latencies(lib: Library, ids: list[int], repeats: int, rng: np.random.Generator) -> dict:
+    seeds = [int(x) for x in rng.choice(ids, 3 * repeats)]
+    sessions = [lib.radio([s]) for s in seeds[:repeats]]
+    for s in sessions:
+        s.next(10)  # the first fill
+    out = {}
+    for name, call in (("radio_refill", lambda i: sessions[i].next(10)),
+                       ("mix", lambda i: lib.mix(seeds[3 * i: 3 * i + 3], n=10)),
+                       ("path", lambda i: lib.journey(seeds[3 * i], seeds[3 * i + 1], n=12)),
+                       ("similar", lambda i: lib.similar(seeds[i], n=10))):
+        p50, p95, cpu = _latency(call, repeats)
+        out.update({f"{name}_p50_ms": p50, f"{name}_p95_ms": p95, f"{name}_cpu_ms": cpu})
+    return out
+
+
+def _print_latencies(label: str, r: dict) -> None:
+    parts = [f"{name} {r[f'{key}_p50_ms']:.1f}/{r[f'{key}_p95_ms']:.1f} ms (CPU {r[f'{key}_cpu_ms']:.1f})"
+             for key, name in (("radio_refill", "radio next(10)"), ("mix", "mix of 3"), ("path", "path of 12"),
+                               ("similar", "similar"))]
+    print(f"{'':>8}{label}: p50/p95 " + ", ".join(parts))
 
 
 def bench_synthetic(size: int, pairs: int, n: int, repeats: int) -> dict:
@@ -231,18 +268,13 @@ def bench_synthetic(size: int, pairs: int, n: int, repeats: int) -> dict:
             result["radio_1000"] = {"songs": len(played), "distinct": len(set(played)), "seconds": elapsed}
             print(f"{'':>8}radio: {len(played)} songs, {len(set(played))} distinct "
                   f"({'no repeat' if len(set(played)) == len(played) else 'REPEATS'}), {elapsed:.1f} s in all")
-        seeds = [int(x) for x in rng.choice(ids, 3 * repeats)]
-        sessions = [lib.radio([s]) for s in seeds[:repeats]]
-        for s in sessions:
-            s.next(10)  # the first fill
-        r50, r95 = _latency(lambda i: sessions[i].next(10), repeats)
-        m50, m95 = _latency(lambda i: lib.mix(seeds[3 * i: 3 * i + 3], n=10), repeats)
-        p50, p95 = _latency(lambda i: lib.journey(seeds[3 * i], seeds[3 * i + 1], n=12), repeats)
-        s50, s95 = _latency(lambda i: lib.similar(seeds[i], n=10), repeats)
-        result.update(radio_refill_p50_ms=r50, radio_refill_p95_ms=r95, mix_p50_ms=m50, mix_p95_ms=m95,
-                      path_p50_ms=p50, path_p95_ms=p95, similar_p50_ms=s50, similar_p95_ms=s95)
-        print(f"{'':>8}latency p50/p95: radio refill next(10) {r50:.1f}/{r95:.1f} ms, mix of 3 {m50:.1f}/{m95:.1f} ms, "
-              f"path of 12 {p50:.1f}/{p95:.1f} ms (similar {s50:.1f}/{s95:.1f} ms)")
+        result.update(latencies(lib, ids, repeats, rng))
+        _print_latencies("latency", result)
+        limit = _blas_one_thread()
+        if limit is not None:
+            with limit:
+                result["blas_1_thread"] = latencies(lib, ids, repeats, rng)
+            _print_latencies("latency, numpy's BLAS on 1 thread", result["blas_1_thread"])
         lib.close()
     return result
 
@@ -258,6 +290,8 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=12, help="songs per journey")
     ap.add_argument("--repeats", type=int, default=50, help="calls timed per latency")
     args = ap.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (latencies on a busy machine are upper bounds)")
     if not args.no_corpus:
         if args.corpus.is_dir():
             _record(bench_corpus(args.corpus, args.corpus_data, args.pairs, args.n))

@@ -57,7 +57,7 @@ INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the c
 # A folder scope with at most this many analysed tracks is searched exactly over its own embeddings;
 # a larger one through the index with a filter (hnswlib calls the filter per visited node).
 EXACT_SCOPE_MAX = 5000
-JOURNEY_SEARCH_POINTS = 6  # nearest-neighbour searches spread along a journey's way to find its candidates
+JOURNEY_SEARCH_POINTS = 4  # nearest-neighbour searches spread along a journey's way to find its candidates
 JOURNEY_SEARCH_MOST = 1024  # nearest tracks per point at most (a journey weighs 800 candidates at most)
 RESOLVE_SHOWN = 5  # other matching tracks a Resolution names
 

@@ -13,6 +13,9 @@ With too few usable songs between A and B, the journey is shorter (the longest s
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +27,23 @@ log = logging.getLogger(__name__)
 PAIRWISE = 1.0  # weight of the closeness to the previous song against the closeness to the target
 MAX_REPAIRS = 200  # searches re-run after the rules refused a song (each drops one candidate)
 MAX_CANDIDATES = 800  # songs the search weighs at most (the ones nearest the way): it is quadratic
+
+
+_blas: Any = None  # threadpoolctl's controller, made on first use
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the duration: the products here are small, and on a busy machine
+    (an analysis running, say) OpenBLAS's spinning worker threads made a journey 2x slower
+    (benchmarks/bench_playlists.py)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        yield
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -81,6 +101,12 @@ def journey(start: tuple[Track, np.ndarray], end: tuple[Track, np.ndarray], pool
     """
     if n < 2:
         raise ValueError("a journey has at least 2 songs: its start and its end")
+    with one_blas_thread():
+        return _journey(start, end, pool, n, filters)
+
+
+def _journey(start: tuple[Track, np.ndarray], end: tuple[Track, np.ndarray], pool: Pool, n: int,
+             filters: Filters) -> list[SimilarTrack]:
     (a_track, a_vec), (b_track, b_vec) = start, end
     a, b = unit(a_vec), unit(b_vec)
     steps = n - 2

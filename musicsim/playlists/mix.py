@@ -75,7 +75,3 @@ def mix(seeds: Sequence[tuple[Track, np.ndarray]], pool: Pool, n: int, filters: 
                 break
     return chosen.result()
 
-
-def nearest_seed(result: Sequence[SimilarTrack], vectors: dict[int, np.ndarray], seeds: np.ndarray) -> list[int]:
-    """For each track of ``result``, the index of the seed it is nearest to (for measuring coverage)."""
-    return [int(np.argmax(np.asarray(seeds) @ vectors[s.track.id])) for s in result]
