@@ -10,7 +10,6 @@ not read it) to check that Next plays the queue's next track.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -154,11 +153,10 @@ def test_playerctl_controls_the_app(session_bus, program, copy_music, tmp_path: 
 
         app.ctl("stop")
         app.until(lambda: app.ctl("status") == "Stopped", "stopped")
-        subprocess.run(["dbus-send", "--session", "--dest=org.mpris.MediaPlayer2.musicsim", "--type=method_call",
+        subprocess.run([program("dbus-send"), "--session", "--dest=org.mpris.MediaPlayer2.musicsim", "--type=method_call",
                         "/org/mpris/MediaPlayer2", "org.mpris.MediaPlayer2.Quit"], env=app.env, check=True)
         assert app.process.wait(30) == 0  # Quit closes the window; the app exits cleanly
     finally:
         if app.process.poll() is None:
             app.process.terminate()
             app.process.wait(30)
-    shutil.rmtree(tmp_path / "home", ignore_errors=True)
