@@ -153,8 +153,9 @@ def test_playerctl_controls_the_app(session_bus, program, copy_music, tmp_path: 
 
         app.ctl("stop")
         app.until(lambda: app.ctl("status") == "Stopped", "stopped")
-        subprocess.run([program("dbus-send"), "--session", "--dest=org.mpris.MediaPlayer2.musicsim", "--type=method_call",
-                        "/org/mpris/MediaPlayer2", "org.mpris.MediaPlayer2.Quit"], env=app.env, check=True)
+        subprocess.run([program("dbus-send"), "--session", "--dest=org.mpris.MediaPlayer2.musicsim",
+                        "--type=method_call", "/org/mpris/MediaPlayer2", "org.mpris.MediaPlayer2.Quit"],
+                       env=app.env, check=True)
         assert app.process.wait(30) == 0  # Quit closes the window; the app exits cleanly
     finally:
         if app.process.poll() is None:
