@@ -3,7 +3,7 @@
 Takes GTZAN clips, re-encodes each to several lossy/lossless formats (different encoders, bit
 rates and sample rates: what "the same album ripped twice" looks like), analyses every file with
 a model, and prints the similarity of copy pairs against different-song pairs. The result sets
-``musicsim.library.similar.DUPLICATE_SIMILARITY``.
+``musicsim.playlists.filters.DUPLICATE_SIMILARITY``.
 
     nice .venv/bin/python benchmarks/bench_duplicates.py --model resources/musicnn-msd.pt --per-genre 4
 """

@@ -75,10 +75,11 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
     playlist = tmp_path / "out" / "like deep water.m3u8"
     code, _, err = run("export", "deep water", "--out", str(playlist))
     lines = playlist.read_text(encoding="utf-8").splitlines()
-    assert code == 0 and lines[0] == "#EXTM3U" and lines[2::2] == [f["path"] for f in found]
+    assert code == 0 and lines[:2] == ["#EXTM3U", "#PLAYLIST:Like Beta Ensemble - Deep Water"]
+    assert lines[3::2] == [f["path"] for f in found]
     code, _, _ = run("export", "deep water", "--out", str(playlist), "--include-seed", "-n", "1")
     assert playlist.read_text(encoding="utf-8").splitlines() == [
-        "#EXTM3U", "#EXTINF:9,Beta Ensemble - Deep Water", seed_path, lines[1], lines[2]]
+        "#EXTM3U", lines[1], "#EXTINF:9,Beta Ensemble - Deep Water", seed_path, lines[2], lines[3]]
 
     code, out, _ = run("problems", "--json")
     assert code == 0 and json.loads(out) == []

@@ -15,8 +15,9 @@ from musicsim.library.index import VectorIndex, catch_up, open_index, sidecar_pa
 from musicsim.library.playlist import m3u8_text, write_m3u8
 from musicsim.library.records import Track
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-from musicsim.library.similar import Candidate, pick
 from musicsim.library.tags import read_tags, title_from_filename
+from musicsim.playlists.filters import Filters, Pool
+from musicsim.playlists.similar import similar
 
 
 def test_tags_read_from_every_format(music_dir: Path) -> None:
@@ -179,20 +180,20 @@ def test_pick_drops_seed_copies_and_caps_artists() -> None:
     near /= np.linalg.norm(near)
     other = np.array([0.8, 0.6, 0.0], np.float32)
     seed = _track(0, "A")
-    cands = [
-        Candidate(_track(0, "A"), 1.0, seed_emb),  # the seed itself
-        Candidate(_track(1, "B"), 0.999, near),  # a copy (same duration)
-        Candidate(_track(2, "B", duration=100.0), 0.999, near),  # same sound, other length: a different song
-        Candidate(_track(3, "B"), 0.8, other),
-        Candidate(_track(4, "B"), 0.79, other * 0.0 + np.array([0.79, 0.0, 0.613], np.float32)),
-        Candidate(_track(5, ""), 0.7, np.array([0.7, -0.7, 0.14], np.float32)),
-        Candidate(_track(6, ""), 0.6, np.array([0.6, 0.8, 0.0], np.float32)),
-    ]
-    got = [s.track.id for s in pick(seed, seed_emb, cands, n=10, max_per_artist=2)]
+    pool = Pool.of([
+        (_track(0, "A"), seed_emb),  # the seed itself
+        (_track(1, "B"), near),  # a copy (same duration)
+        (_track(2, "B", duration=100.0), near),  # same sound, other length: a different song
+        (_track(3, "B"), other),
+        (_track(4, "B"), np.array([0.79, 0.0, 0.613], np.float32)),
+        (_track(5, ""), np.array([0.7, -0.7, 0.14], np.float32)),
+        (_track(6, ""), np.array([0.6, 0.8, 0.0], np.float32)),
+    ])
+    got = [s.track.id for s in similar(seed, seed_emb, pool, 10, Filters(max_per_artist=2))]
     assert got == [2, 3, 5, 6]
-    got = [s.track.id for s in pick(seed, seed_emb, cands, n=10, max_per_artist=None)]
+    got = [s.track.id for s in similar(seed, seed_emb, pool, 10, Filters(max_per_artist=None))]
     assert got == [2, 3, 4, 5, 6]
-    assert [s.track.id for s in pick(seed, seed_emb, cands, n=2, max_per_artist=None)] == [2, 3]
+    assert [s.track.id for s in similar(seed, seed_emb, pool, 2, Filters(max_per_artist=None))] == [2, 3]
 
 
 def test_m3u8_is_extended_utf8_and_atomic(tmp_path: Path) -> None:

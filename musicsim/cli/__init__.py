@@ -9,7 +9,7 @@ interrupted: 130). Reading commands import neither torch nor Qt.
   common              options every command takes, the handler signature, opening the library
   output              JSON, the progress bar, terminal-safe names
   library_commands    scan, status, genres, problems
-  playlist_commands   similar, export
+  playlist_commands   similar, export, mix, path, radio
   app_command         the desktop app (no command)
 """
 

@@ -460,20 +460,33 @@ class Catalogue:
         return self._tracks(rows)
 
     def find_text(self, query: str) -> int | None:
-        """The id of the track best matching ``query``: an exact folded title (or ``artist - title``) first,
-        else one whose artist/title/album/file name holds every word; analysed tracks, then the oldest, first."""
+        """The id of the track best matching ``query`` (the first of :meth:`find_text_matches`)."""
+        ids, _ = self.find_text_matches(query, limit=1)
+        return ids[0] if ids else None
+
+    def find_text_matches(self, query: str, limit: int = 6, root: str | None = None) -> tuple[list[int], int]:
+        """``(ids, count)``: the best ``limit`` tracks matching ``query``, best first, and how many match.
+
+        An exact folded title (or ``artist - title``) first, else one whose artist/title/album/file name
+        holds every word; then tracks inside folder ``root``, analysed tracks, the oldest.
+        """
         q = fold(query)
         words = q.split()
         if not words:
-            return None
+            return [], 0
         exact = "(find_title = ? OR find_artist || ' - ' || find_title = ? OR find_artist || ' ' || find_title = ?)"
         where = " AND ".join(["instr(find_text, ?) > 0"] * len(words))
         params: tuple[str, ...] = tuple(words)
         if " - " in q:  # the only exact form whose words ("-") need not all be in find_text
             where, params = f"({where}) OR find_artist || ' - ' || find_title = ?", (*params, q)
-        row = self.conn().execute(f"SELECT id FROM tracks WHERE {where} ORDER BY {exact} DESC, "
-                                  "status = 'analysed' DESC, id LIMIT 1", (*params, q, q, q)).fetchone()
-        return None if row is None else int(row[0])
+        inside, bounds = ("(path >= ? AND path < ?) DESC, ", under(root)) if root is not None else ("", ())
+        conn = self.conn()
+        rows = conn.execute(f"SELECT id FROM tracks WHERE {where} ORDER BY {exact} DESC, {inside}"
+                            "status = 'analysed' DESC, id LIMIT ?", (*params, q, q, q, *bounds, limit)).fetchall()
+        if len(rows) < limit:
+            return [int(r[0]) for r in rows], len(rows)
+        count = conn.execute(f"SELECT COUNT(*) FROM tracks WHERE {where}", params).fetchone()[0]
+        return [int(r[0]) for r in rows], int(count)
 
     def problems(self, root: str | None = None) -> list[Problem]:
         """Files that failed analysis and entries the scanner skipped (inside folder ``root``), by path."""

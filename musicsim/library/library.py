@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from musicsim.library import similar as _similar
 from musicsim.library.catalogue import AnalysisRow, Catalogue, ModelInfo
 from musicsim.library.index import IndexStore
-from musicsim.library.playlist import write_m3u8
+from musicsim.library.playlist import write_m3u8, write_playlist
 from musicsim.library.records import (
     AnalysisProgress,
     AnalysisReport,
     LibraryStatus,
     Problem,
+    Resolution,
     SimilarTrack,
     SyncReport,
     Track,
@@ -35,11 +35,17 @@ from musicsim.library.tags import read_tags, with_fallbacks
 from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
 from musicsim.model.device import describe_device, pick_device
 from musicsim.paths import resolve_data_dir
+from musicsim.playlists import journey as _journey
+from musicsim.playlists import mix as _mix
+from musicsim.playlists import similar as _similar
+from musicsim.playlists.filters import Filters, Pool
+from musicsim.playlists.radio import RadioSession, Source
 
 if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
     from musicsim.model.inference import LoadedModel
 
+Seed = Track | int | str  # a track, its catalogue id, or a QUERY (file path or words)
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
@@ -51,6 +57,7 @@ INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the c
 # A folder scope with at most this many analysed tracks is searched exactly over its own embeddings;
 # a larger one through the index with a filter (hnswlib calls the filter per visited node).
 EXACT_SCOPE_MAX = 5000
+RESOLVE_SHOWN = 5  # other matching tracks a Resolution names
 
 
 def _absolute(folder: PathLike) -> str:
@@ -302,6 +309,14 @@ class Library:
 
     def find(self, query: str) -> Track:
         """A track by file path, or by text matched against title/artist; raises LookupError."""
+        return self.resolve(query).track
+
+    def resolve(self, query: str, root: PathLike | None = None) -> Resolution:
+        """Which track ``query`` names (a file path, or words matched against artist, title, album and
+        file name), and the other tracks that match too, so a caller can say which one it used.
+
+        ``root``: among equally good matches, tracks inside that folder come first. Raises LookupError.
+        """
         text = query.strip()
         if not text:
             raise LookupError("Give a file path or some words of a title or artist.")
@@ -309,16 +324,16 @@ class Library:
         for candidate in (path, os.path.realpath(path)):
             track = self.catalogue.track_by_path(candidate)
             if track is not None:
-                return track
+                return Resolution(query=text, track=track)
         if os.path.isfile(path):
             raise LookupError(f"{path} is not in the library; scan its folder first (musicsim scan FOLDER).")
-        found = self.catalogue.find_text(text)
-        track = self.catalogue.track(found) if found is not None else None
-        if track is None:
+        ids, count = self.catalogue.find_text_matches(text, limit=RESOLVE_SHOWN + 1, root=_scope(root))
+        tracks = self.catalogue.tracks(ids)
+        if not tracks:
             raise LookupError(f'No track in the library matches "{text}".')
-        return track
+        return Resolution(query=text, track=tracks[0], others=tracks[1:], matches=max(count, len(tracks)))
 
-    def _resolve(self, seed: Track | int | str) -> Track:
+    def _resolve(self, seed: Seed) -> Track:
         if isinstance(seed, Track):
             return seed
         if isinstance(seed, (int, np.integer)):
@@ -328,53 +343,138 @@ class Library:
             return track
         return self.find(str(seed))
 
-    def similar(self, seed: Track | int | str, n: int = 10, max_per_artist: int | None = 2,
-                root: PathLike | None = None) -> list[SimilarTrack]:
-        """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording.
-
-        ``max_per_artist`` caps songs per artist (None: no cap). ``root``: only tracks inside that
-        folder (default: every folder in the catalogue). Raises LookupError when the seed is unknown
-        or not analysed.
-        """
+    def _analysed(self, seed: Seed) -> tuple[Track, str, np.ndarray]:
+        """``(track, model version, unit embedding)`` of a seed; LookupError when it has no analysis."""
         track = self._resolve(seed)
         version, embedding = self.catalogue.embedding(track.id)
         if embedding is None or version is None:
             why = (f"analysis failed: {track.error}" if track.status == "failed"
                    else "it has not been analysed yet (run musicsim scan)")
             raise LookupError(f'"{track.display_title}" has no analysis: {why}.')
+        return track, version, embedding
+
+    def _seeds(self, seeds: Sequence[Seed]) -> tuple[str, list[tuple[Track, np.ndarray]]]:
+        """The model version and ``(track, embedding)`` of several seeds (one version; repeats dropped)."""
+        items: list[tuple[Track, np.ndarray]] = []
+        version: str | None = None
+        for seed in seeds:
+            track, v, embedding = self._analysed(seed)
+            if version is not None and v != version:
+                raise LookupError(f'"{track.display_title}" was analysed with another model version ({v}); '
+                                  "run musicsim scan to bring the library up to date.")
+            version = v
+            if all(t.id != track.id for t, _ in items):
+                items.append((track, embedding))
+        if version is None:
+            raise LookupError("Give at least one song.")
+        return version, items
+
+    def _items(self, ids: Sequence[int], version: str) -> list[tuple[Track, np.ndarray]]:
+        """``(track, embedding)`` of those of ``ids`` analysed with ``version``, in that order."""
+        vectors = self.catalogue.embeddings_for(ids, version)
+        return [(t, vectors[t.id]) for t in self.catalogue.tracks([i for i in ids if i in vectors])]
+
+    def _pool(self, search: _Search, vectors: Sequence[np.ndarray], k: int,
+              exclude: set[int] | None = None) -> Pool:
+        """The union of the ``k`` nearest tracks to each of ``vectors`` (inside the search's scope)."""
+        ids: list[int] = []
+        for vector in vectors:
+            found, _ = search.query(vector, k, exclude)
+            ids.extend(found.tolist())
+        return Pool.of(self._items(list(dict.fromkeys(ids)), search.version), dim=search.dim)
+
+    def _widening(self, search: _Search, vectors: Sequence[np.ndarray], k: int,
+                  build: Callable[[Pool], list[SimilarTrack]], enough: int) -> list[SimilarTrack]:
+        """``build`` over ever wider pools (x4) until it returns ``enough`` rows or the scope is exhausted."""
+        k = min(max(k, 1), max(search.total, 1))
+        while True:
+            found = build(self._pool(search, vectors, k))
+            if len(found) >= enough or k >= search.total:
+                return found
+            k = min(search.total, k * 4)
+
+    def similar(self, seed: Seed, n: int = 10, max_per_artist: int | None = 2,
+                root: PathLike | None = None, filters: Filters | None = None) -> list[SimilarTrack]:
+        """Top-``n`` cosine neighbours, never the seed nor another copy of the same recording.
+
+        ``max_per_artist`` caps songs per artist (None: no cap) unless ``filters`` are given (they say
+        everything: :class:`~musicsim.playlists.filters.Filters`). ``root``: only tracks inside that
+        folder (default: every folder in the catalogue). Raises LookupError when the seed is unknown
+        or not analysed.
+        """
+        track, version, embedding = self._analysed(seed)
         if n <= 0:
             return []
-        search = self._neighbours(version, embedding, _scope(root))
-        total = search.total
-        k = min(total, 4 * n + 16)
-        while k > 0:
-            ids, scores = search(k)
-            vectors = self.catalogue.embeddings_for(ids.tolist(), version)
-            tracks = {t.id: t for t in self.catalogue.tracks(list(ids))}
-            candidates = [_similar.Candidate(tracks[i], float(s), vectors[i])
-                          for i, s in zip(ids.tolist(), scores) if i in tracks and i in vectors]
-            picked = _similar.pick(track, embedding, candidates, n, max_per_artist)
-            if len(picked) >= n or k >= total:
-                return picked
-            k = min(total, k * 4)
-        return []
+        rules = filters if filters is not None else Filters(max_per_artist=max_per_artist)
+        search = self._search(version, _scope(root))
+        return self._widening(search, [embedding], 4 * n + 16,
+                              lambda pool: _similar.similar(track, embedding, pool, n, rules), n)
 
-    def _neighbours(self, version: str, vector: np.ndarray, root: str | None) -> _Neighbours:
-        """A search over ``version``'s vectors (inside ``root``): ``search(k) -> (ids, scores)``."""
+    def mix(self, seeds: Sequence[Seed], n: int = 10, minus: Sequence[Seed] = (), root: PathLike | None = None,
+            filters: Filters | None = None) -> list[SimilarTrack]:
+        """``n`` tracks near all ``seeds`` at once, each seed's neighbourhood represented, steered away from
+        ``minus`` (:mod:`musicsim.playlists.mix`); never a seed. Scores: the soft minimum of a track's
+        similarities to the seeds. Raises LookupError for an unknown or unanalysed seed."""
+        version, items = self._seeds(seeds)
+        away = [(t, v) for t, v in (self._seeds(minus)[1] if minus else []) if all(t.id != s.id for s, _ in items)]
+        if n <= 0:
+            return []
+        rules = filters if filters is not None else Filters()
+        search = self._search(version, _scope(root))
+        vectors = [v for _, v in items]
+        if len(vectors) > 1:
+            vectors.append(np.mean(vectors, axis=0))  # the songs between the seeds
+        per_seed = 2 * -(-n // len(items)) + 16
+        return self._widening(search, vectors, per_seed, lambda pool: _mix.mix(items, pool, n, rules, away), n)
+
+    def journey(self, start: Seed, end: Seed, n: int = 12, root: PathLike | None = None,
+                filters: Filters | None = None) -> list[SimilarTrack]:
+        """Exactly ``n`` songs from ``start`` to ``end`` (both included), each a steady step towards ``end``
+        and close to the one before (:mod:`musicsim.playlists.journey`); fewer only when the scope holds
+        too few usable songs between the two. Scores: similarity to the previous song (1.0 for the start).
+        Raises ValueError for ``n < 2`` or the same song at both ends, LookupError for an unknown seed."""
+        if n < 2:
+            raise ValueError("A journey has at least 2 songs (its start and its end).")
+        version, items = self._seeds([start, end])
+        if len(items) < 2:
+            raise ValueError("A journey needs two different songs.")
+        rules = filters if filters is not None else Filters()
+        search = self._search(version, _scope(root))
+        a, b = items
+        targets = list(_journey.slerp(a[1], b[1], np.linspace(0.0, 1.0, n)))
+        return self._widening(search, targets, 16, lambda pool: _journey.journey(a, b, pool, n, rules), n)
+
+    def radio(self, seeds: Sequence[Seed], root: PathLike | None = None,
+              filters: Filters | None = None) -> RadioSession:
+        """A radio session from ``seeds`` (:mod:`musicsim.playlists.radio`): ``next(k)`` hands out songs,
+        ``feedback`` steers it. Raises LookupError for an unknown or unanalysed seed."""
+        version, items = self._seeds(seeds)
+        scope = _scope(root)
+        search = self._search(version, scope)
+
+        def near(vector: np.ndarray, k: int, exclude: set[int]) -> Pool:
+            return self._pool(search, [vector], k, exclude)
+
+        source = Source(near, search.total, lambda ids: self._items(ids, version))
+        return RadioSession(source, items, filters if filters is not None else Filters(), root=scope)
+
+    def _search(self, version: str, root: str | None) -> _Search:
+        """A nearest-neighbour search over ``version``'s vectors (inside ``root``)."""
+        info = self.catalogue.model(version)
+        dim = info.embedding_size if info is not None else 0
         if root is None:
-            return _Neighbours(self.index.count(version),
-                               lambda k: self.index.query(version, vector, k))
+            return _Search(version, dim, self.index.count(version),
+                           lambda v, k, allowed: self.index.query(version, v, k, allowed))
         ids = self.catalogue.analysed_ids(version, root)
         if len(ids) <= EXACT_SCOPE_MAX:  # small scope: exact, over its own embeddings
             ids, matrix = self.catalogue.embeddings(version, root)
-            scores = matrix @ np.asarray(vector, np.float32) if len(ids) else np.zeros(0, np.float32)
-            order = np.argsort(-scores, kind="stable")
+            return _Search(version, dim, len(ids), exact=(ids, matrix))
+        inside = set(ids.tolist())
 
-            def exact(k: int) -> tuple[np.ndarray, np.ndarray]:
-                return ids[order[:k]], scores[order[:k]]
-            return _Neighbours(len(ids), exact)
-        allowed = set(ids.tolist())
-        return _Neighbours(len(ids), lambda k: self.index.query(version, vector, k, allowed.__contains__))
+        def scoped(v: np.ndarray, k: int, allowed: Callable[[int], bool] | None) -> tuple[np.ndarray, np.ndarray]:
+            check = inside.__contains__ if allowed is None else (lambda i: i in inside and allowed(i))
+            return self.index.query(version, v, k, check)
+        return _Search(version, dim, len(ids), scoped)
 
     def problems(self, root: PathLike | None = None) -> list[Problem]:
         """Files that could not be analysed or were skipped, with reasons (inside folder ``root``)."""
@@ -391,6 +491,10 @@ class Library:
     def export_m3u8(self, tracks: Sequence[Track], out: PathLike) -> Path:
         """Write ``tracks`` as an extended M3U8 playlist (atomically); returns the absolute path."""
         return write_m3u8(tracks, out)
+
+    def export_playlist(self, tracks: Sequence[Track], out: PathLike, title: str | None = None) -> Path:
+        """Write ``tracks`` as M3U8 or XSPF, by ``out``'s extension (atomically); returns the absolute path."""
+        return write_playlist(tracks, out, title=title)
 
     def close(self) -> None:
         self.index.save()
@@ -412,12 +516,35 @@ class _RunState:
     current: str | None = None
 
 
-class _Neighbours:
-    """A nearest-neighbour search over some of the library: ``total`` candidates, ``search(k)`` the top k."""
+class _Search:
+    """A nearest-neighbour search over some of the library: ``total`` vectors of model ``version``;
+    ``query(vector, k, exclude)`` gives up to ``k`` nearest ``(ids, cosine similarities)``, best first,
+    leaving out the ids in ``exclude``. Through the index (``index_query(vector, k, allowed)``), or
+    exactly over a small folder scope's own ``exact = (ids, matrix)``."""
 
-    def __init__(self, total: int, search: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> None:
+    def __init__(self, version: str, dim: int, total: int,
+                 index_query: Callable[[np.ndarray, int, Callable[[int], bool] | None],
+                                       tuple[np.ndarray, np.ndarray]] | None = None,
+                 exact: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.version = version
+        self.dim = dim
         self.total = total
-        self._search = search
+        self._index_query = index_query
+        self._exact = exact
 
-    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._search(k)
+    def query(self, vector: np.ndarray, k: int, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        vector = np.asarray(vector, np.float32)
+        if self._exact is not None:
+            ids, matrix = self._exact
+            if not len(ids):
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            scores = matrix @ vector
+            if exclude:
+                scores = np.where(np.isin(ids, list(exclude)), -np.inf, scores)
+            order = np.argsort(-scores, kind="stable")[:k]
+            order = order[np.isfinite(scores[order])]
+            return ids[order], scores[order]
+        assert self._index_query is not None
+        if exclude:
+            return self._index_query(vector, k, lambda i: i not in exclude)
+        return self._index_query(vector, k, None)

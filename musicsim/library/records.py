@@ -54,6 +54,20 @@ class SimilarTrack:
 
 
 @dataclass
+class Resolution:
+    """Which track a QUERY named: ``track``, and the other tracks that also match (``matches`` in all)."""
+
+    query: str
+    track: Track
+    others: list[Track] = field(default_factory=list)  # the next best matches (a few, not all)
+    matches: int = 1  # how many tracks match; 1 for a file path
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.matches > 1
+
+
+@dataclass
 class LibraryStatus:
     tracks: int
     analysed: int
