@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QWidget
 
 from musicsim.app.dbus_service import DBusCallError, DBusService, Interface, Method, Prop
 from musicsim.app.playback import Playback
-from musicsim.app.playlist import PLAYING_SEED
 from musicsim.freedesktop import APP_ID
 from musicsim.library.artwork import cover_file
 from musicsim.library.records import Track
@@ -55,11 +54,12 @@ def track_path(track: Track) -> str:
 
 
 class PlaybackView:
-    """What MPRIS needs from the app's playback (the current song, what comes next, the controls)."""
+    """What MPRIS needs from the app's playback: the song loaded, the queue after it, the controls."""
 
     def __init__(self, playback: Playback, window: MainWindow | None = None) -> None:
         self.playback = playback
         self.window = window
+        self.queue = playback.queue
         self.bar = playback.player
         self.media: QMediaPlayer = playback.player.player
 
@@ -67,32 +67,28 @@ class PlaybackView:
         return self.bar.track
 
     def upcoming(self) -> list[Track]:
-        """The songs Next will play, in order."""
-        playlist = self.playback.playlist
-        row = playlist.playing_row()
-        if row is None:
-            return []
-        start = 0 if row == PLAYING_SEED else row + 1
-        found = (playlist.track_at(r) for r in range(start, playlist.row_count()))
-        return [t for t in found if t is not None]
+        """The songs Next will play, in order (the queue after its current row)."""
+        return self.queue.upcoming()
 
     def can_go_previous(self) -> bool:
-        return self.bar.track is not None  # Previous restarts the first song
+        return self.bar.track is not None  # Previous goes back a row, or restarts the first song
 
     def go_to(self, index: int) -> None:
-        """Play the ``index``-th of :meth:`upcoming`."""
-        row = self.playback.playlist.playing_row()
-        start = 0 if row == PLAYING_SEED or row is None else row + 1
-        self.playback.play_row(start + index)
+        """Play the ``index``-th of :meth:`upcoming` (as choosing it in Up next does)."""
+        first = self.queue.next_row()
+        if first is not None:
+            self.playback.jump_to(first + index)
 
     def play(self) -> None:
         if self.bar.track is not None:
             self.media.play()
-        elif self.upcoming():
-            self.go_to(0)
+            return
+        row = self.queue.current if self.queue.current is not None else self.queue.next_row()
+        if row is not None:
+            self.playback.play_row(row)
 
     def open(self, path: str) -> None:
-        """Play the library's song at ``path``, its similar songs after it (as the app's Play does)."""
+        """A new queue: the library's song at ``path``, then its similar songs (the app's Play Similar)."""
         if self.window is None:
             raise DBusCallError(NOT_SUPPORTED, "no window to open songs in")
         try:
@@ -100,16 +96,7 @@ class PlaybackView:
         except LookupError as exc:
             raise DBusCallError("org.freedesktop.DBus.Error.InvalidArgs",
                                 f"{path} is not in musicsim's library (scan its folder first)") from exc
-        model = self.playback.playlist.model
-
-        def seed_still_playing() -> None:  # the new list resets the playing row; the seed still plays
-            model.modelReset.disconnect(seed_still_playing)
-            if self.bar.track is not None and self.bar.track.id == track.id:
-                self.playback.playlist.set_playing_row(PLAYING_SEED)
-
-        model.modelReset.connect(seed_still_playing)
-        self.window.show_similar(track.id)
-        self.playback.play_seed(track)
+        self.window.listening.play_similar(track, self.window.playlist.list_length(), self.window.analysis.folder)
 
 
 class Mpris(QObject):
@@ -136,9 +123,7 @@ class Mpris(QObject):
         media.durationChanged.connect(lambda *_: self._changed("Metadata"))
         media.seekableChanged.connect(lambda *_: self._changed("CanSeek"))
         view.bar.audio.volumeChanged.connect(lambda *_: self._changed("Volume"))
-        model = view.playback.playlist.model
-        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved, model.dataChanged):
-            signal.connect(lambda *_: self._changed("CanGoNext"))
+        view.queue.changed.connect(lambda: self._changed("CanGoNext", "CanPlay"))
 
     # -- interfaces ------------------------------------------------------------------------
     def _root(self) -> Interface:
