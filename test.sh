@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up (first time) and run the test suite offscreen. Extra arguments go to pytest.
+# Set up (first time: the app, plus the test tools and the programs the tests start) and run the test
+# suite offscreen. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh
+scripts/setup.sh --test
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"

@@ -1,11 +1,23 @@
-"""Make docs/screenshot.png: the real app on a folder of generated songs, analysed, with a playlist.
+"""Make the README's screenshots: the real app, analysed, with a queue playing.
 
-Run under Xvfb so it looks like a desktop session::
+Run under Xvfb so it looks like a desktop session.
+
+docs/screenshot.png (and the genre map) on a folder of generated songs::
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py --seconds 12 \
         --map-out docs/screenshot-genre-map.png [--model FILE]
 
-Songs come from the test suite's synthesiser (tests/conftest.py); names are made up.
+docs/screenshot-listening.png on real music: the corpus of full-length songs from Debian game-data packages
+(``tools/build_corpus.py`` builds it into /work/corpus/library), analysed with the shipped model into
+``--data-dir`` (the first run analyses it: minutes on a CPU; later runs reuse it)::
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
+        --data-dir /tmp/corpus-data --radio "Sky Vibe" --browse "Battle Music" --out docs/screenshot-listening.png
+
+The listening shot starts a radio from the ``--radio`` song, listens to the first song and skips the next
+(so the radio has steered once), then selects the ``--browse`` song in the library: Up next keeps playing the
+radio while the similar-songs preview follows the selection. Generated songs come from the test suite's
+synthesiser (tests/conftest.py); their names are made up.
 """
 
 from __future__ import annotations
@@ -45,26 +57,40 @@ def write_folder(folder: Path, seconds: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model file (default: the shipped one)")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
+    parser.add_argument("--out", default=None, help="where the main shot goes (default: docs/screenshot.png, "
+                                                    "or docs/screenshot-listening.png with --music)")
     parser.add_argument("--map-out", default=None, help="also save the genre map tab here")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each generated song")
+    parser.add_argument("--music", help="a real music folder instead of generated songs (the listening shot)")
+    parser.add_argument("--data-dir", help="catalogue and index for --music (kept, so it is analysed once)")
+    parser.add_argument("--radio", default="Sky Vibe", help="with --music: the radio's seed (words of a title)")
+    parser.add_argument("--browse", default="Battle Music", help="with --music: the song selected in the library")
     args = parser.parse_args()
+    listening = args.music is not None
+    out = args.out or str(ROOT / "docs" / ("screenshot-listening.png" if listening else "screenshot.png"))
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from musicsim.app.main_window import MainWindow, app_icon
+    from musicsim.app.player import quiet_multimedia_logs
     from musicsim.app.settings import AppSettings
     from musicsim.library.library import Library
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("musicsim")
     app.setWindowIcon(app_icon())
+    quiet_multimedia_logs()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        music = tmp_path / "Music"
-        write_folder(music, args.seconds)
-        library = Library(data_dir=tmp_path / "data", model_path=args.model)
+        if listening:
+            music = Path(args.music).resolve()
+            data_dir = Path(args.data_dir) if args.data_dir else tmp_path / "data"
+        else:
+            music, data_dir = tmp_path / "Music", tmp_path / "data"
+            write_folder(music, args.seconds)
+        library = Library(data_dir=data_dir, model_path=args.model)
+        (data_dir / "queue.json").unlink(missing_ok=True)  # start from an empty queue
         settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(library, settings, folder=str(music))
         window.resize(1400, 860)
@@ -76,18 +102,44 @@ def main() -> int:
                 app.processEvents()
                 time.sleep(0.02)
 
-        pump(lambda: not window.analysis.busy, 600)
+        pump(lambda: not window.analysis.busy, 3600)
         if window.analysis.error:
             print("analysis failed:", window.analysis.error, file=sys.stderr)
             return 1
-        seed = next(t for t in window.library_pane.tracks() if t.title == "Slow Tide")
-        window.library_pane.select_track(seed.id)
-        pump(lambda: window.playlist.model.rowCount() > 0, 30)
-        window.playback.play_row(0)
+
+        def song(words: str):
+            return next(t for t in window.library_pane.tracks() if words.casefold() in t.display_title.casefold())
+
+        queue = window.listening.queue
+        if listening:
+            seed = song(args.radio)
+            window.library_pane.select_track(seed.id)
+            pump(lambda: window.library_pane.selected_track() is not None, 5)
+            window.commands.start_radio.trigger()
+            pump(lambda: queue.row_count() > 5, 60)
+            player = window.player.player
+            pump(lambda: player.duration() > 0, 10)
+            player.setPosition(int(player.duration() * 0.7))  # listened to most of the seed
+            pump(lambda: False, 0.5)
+            window.playback.next()  # on to the radio's first pick
+            pump(lambda: False, 0.5)
+            window.playback.next()  # ... which is skipped at once: the radio steers away from it
+            pump(lambda: window.listening.radio is not None and not window.listening.radio.waiting, 30)
+            pump(lambda: player.duration() > 0, 10)
+            player.setPosition(int(player.duration() * 0.35))
+            window.library_pane.select_track(song(args.browse).id)  # browsing: the preview follows, Up next stays
+            pump(lambda: window.playlist.row_count() > 0, 30)
+            window.right.setSizes([430, 330])
+        else:
+            seed = song("Slow Tide")
+            window.library_pane.select_track(seed.id)
+            pump(lambda: window.playlist.model.rowCount() > 0, 30)
+            window.play_similar()
+            pump(lambda: queue.row_count() > 1, 30)
         window.library_pane.focus_table()
         pump(lambda: False, 1.0)
-        window.grab().save(args.out)
-        print("wrote", args.out)
+        window.grab().save(out)
+        print("wrote", out)
         if args.map_out:
             window.tabs.setCurrentWidget(window.genre_map)
             pump(lambda: len(window.genre_map.ids) > 0, 30)

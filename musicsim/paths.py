@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import platformdirs
 APP_NAME = "musicsim"
 DATA_DIR_ENV = "MUSICSIM_DATA_DIR"
 RESOURCES_ENV = "MUSICSIM_RESOURCES"
+CACHE_DIR_ENV = "MUSICSIM_CACHE_DIR"
 
 
 def default_data_dir() -> Path:
@@ -34,12 +36,29 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """The per-user cache folder (platformdirs; ``MUSICSIM_CACHE_DIR``): safe to delete (cover art for MPRIS)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 def resources_dir() -> Path:
-    """The folder with model weights, icons and genre names (``resources/`` in the source tree)."""
+    """The folder with model weights, icons, genre names and desktop files.
+
+    In order: ``MUSICSIM_RESOURCES``; a PyInstaller bundle's copy (``sys._MEIPASS/resources``); the
+    package data of an installed wheel (``musicsim/resources``, found with ``importlib.resources``; the
+    build copies the source tree's ``resources/`` there, see setup.py); else a checkout's or an
+    editable install's ``resources/`` beside the package.
+    """
     env = os.environ.get(RESOURCES_ENV)
     if env:
         return Path(env)
     frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
     if frozen:
         return Path(frozen) / "resources"
+    packaged = importlib.resources.files("musicsim") / "resources"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parent.parent / "resources"

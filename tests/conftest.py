@@ -9,6 +9,11 @@
 * ``model_file``: a small random-weight checkpoint (fast on CPU) written with ``save_checkpoint``;
   ``make_model(path, version=..., seed=...)`` writes others.
 * ``gtzan``: the shared GTZAN folder (tests skip when it is absent).
+* ``program(name)``: the path of an external program a test starts (``desktop-file-validate``, ``mpd``,
+  ``playerctl``, ...); skips when it is not installed, fails instead when ``MUSICSIM_REQUIRE_PROGRAMS=1``
+  (``.ci/run`` sets it: there these tests must run).
+* App tests: ``settings`` (AppSettings in a per-test INI file), ``library`` (a Library on the test's data
+  folder and model), ``open_window(folder=None, lib=None, workers=1)`` (a shown MainWindow, closed after).
 """
 
 from __future__ import annotations
@@ -182,6 +187,19 @@ def gtzan() -> Path:
     return GTZAN_DIR
 
 
+@pytest.fixture(scope="session")
+def program() -> Callable[[str], str]:
+    def find(name: str) -> str:
+        path = shutil.which(name)
+        if path:
+            return path
+        message = f"{name} is not installed (scripts/setup.sh --test installs it)"
+        if os.environ.get("MUSICSIM_REQUIRE_PROGRAMS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return find
+
+
 @pytest.fixture(scope="session", name="synth_song")
 def synth_song_fixture() -> Callable[..., np.ndarray]:
     return synth_song
@@ -200,3 +218,41 @@ def write_tags_fixture() -> Callable[..., None]:
 @pytest.fixture(scope="session", name="make_model")
 def make_model_fixture() -> Callable[..., Path]:
     return make_model
+
+
+# ---------------------------------------------------------------------------- the desktop app (Qt imported lazily)
+@pytest.fixture
+def settings(tmp_path: Path):
+    from PySide6.QtCore import QSettings
+
+    from musicsim.app.settings import AppSettings
+
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def library(data_dir: Path, model_file: Path):
+    from musicsim.library.library import Library
+
+    lib = Library(data_dir=data_dir, model_path=model_file)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def open_window(qtbot, library, settings):
+    """``open_window(folder=None, lib=None, workers=1)``: a shown main window, closed at the end of the test."""
+    from musicsim.app.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make(folder: Path | None = None, lib=None, workers: int | None = 1) -> MainWindow:
+        window = MainWindow(lib or library, settings, folder=str(folder) if folder else None, workers=workers)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.close()

@@ -122,7 +122,7 @@ def test_reading_analysing_paused_analysing_idle_without_redoing_work(qtbot, rec
     c.folder_changed()  # ignored while paused
     assert c.state is PAUSED and not c.busy and c.queued is None
     c.resume()  # the folder was read to the end: straight on to analysis
-    assert r.started[-1] == Job(str(many_songs), sync=False) and c.state is ANALYSING
+    assert r.started[-1] == Job(str(many_songs), sync=False, resumed=True) and c.state is ANALYSING
     r.wait_finished(qtbot, 2)
     assert r.states == [READING, ANALYSING, PAUSED, ANALYSING, IDLE]
     assert c.last_report.analysed == paused.pending and not c.last_report.cancelled
@@ -149,7 +149,7 @@ def test_pause_while_reading_the_folder_then_resume_reads_it_again(qtbot, record
 
     fast_again()
     c.toggle_pause()  # Resume: the read was cut short, so it reads the folder again, then analyses
-    assert r.started[-1] == Job(str(many_songs), sync=True)
+    assert r.started[-1] == Job(str(many_songs), sync=True, resumed=True)
     r.wait_finished(qtbot, 2)
     assert r.states == [READING, PAUSED, READING, ANALYSING, IDLE]
     assert library.status().tracks == N_SONGS

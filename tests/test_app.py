@@ -25,41 +25,11 @@ from PySide6.QtWidgets import QFileDialog
 
 from musicsim.app.main_window import MainWindow
 from musicsim.app.projection import genre_means, pca_2d
-from musicsim.app.settings import AppSettings
 from musicsim.app.track_model import TrackTableModel
 from musicsim.genres import GENRES
 from musicsim.library.library import Library
 
 ANALYSIS_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def library(data_dir: Path, model_file: Path):
-    lib = Library(data_dir=data_dir, model_path=model_file)
-    yield lib
-    lib.close()
-
-
-@pytest.fixture
-def open_window(qtbot, library: Library, settings: AppSettings):
-    """``open_window(folder=None, library=None)``: a shown main window, closed at the end of the test."""
-    windows: list[MainWindow] = []
-
-    def make(folder: Path | None = None, lib: Library | None = None, workers: int | None = 1) -> MainWindow:
-        window = MainWindow(lib or library, settings, folder=str(folder) if folder else None, workers=workers)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for w in windows:
-        w.close()
 
 
 def wait_idle(qtbot, window: MainWindow, timeout: int = ANALYSIS_TIMEOUT_MS) -> None:
@@ -155,25 +125,27 @@ def test_keyboard_enter_plays_similar_and_player_controls(qtbot, open_window, co
     qtbot.keyClick(window.library_pane.table, Qt.Key.Key_Down)  # first row becomes current
     seed = window.library_pane.selected_track()
     assert seed is not None
-    qtbot.keyClick(window.library_pane.table, Qt.Key.Key_Return)  # Enter: play similar
-    qtbot.waitUntil(lambda: window.playlist.model.playing_row == 0, timeout=10_000)
-    first = window.playlist.model.track_at(0)
+    queue = window.listening.queue
+    qtbot.keyClick(window.library_pane.table, Qt.Key.Key_Return)  # Enter: play similar, a new queue
+    qtbot.waitUntil(lambda: queue.row_count() > 2, timeout=10_000)  # the seed, then its similar songs
+    assert queue.current == 0 and queue.track_at(0).id == seed.id
     player = window.player.player
-    assert player.source() == QUrl.fromLocalFile(first.path)
-    assert window.player.now_playing.text().startswith(first.title)
+    assert player.source() == QUrl.fromLocalFile(seed.path)
+    assert window.player.now_playing.text().startswith(seed.title)
 
     window.playback.next()
-    assert window.playlist.model.playing_row == 1
-    assert player.source() == QUrl.fromLocalFile(window.playlist.model.track_at(1).path)
+    assert queue.current == 1
+    assert player.source() == QUrl.fromLocalFile(queue.track_at(1).path)
     window.playback.previous()
-    assert player.source() == QUrl.fromLocalFile(first.path)
+    assert player.source() == QUrl.fromLocalFile(seed.path)
 
-    # double-click a playlist row plays it
-    rect = window.playlist.view.visualRect(window.playlist.model.index(2, 1))
-    qtbot.mouseClick(window.playlist.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.mouseDClick(window.playlist.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert window.playlist.model.playing_row == 2
-    assert player.source() == QUrl.fromLocalFile(window.playlist.model.track_at(2).path)
+    # double-click a row of Up next plays it
+    view = window.queue_pane.view
+    rect = view.visualRect(queue.index(2, 1))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert queue.current == 2
+    assert player.source() == QUrl.fromLocalFile(queue.track_at(2).path)
 
     # volume slider drives the audio output and is remembered
     window.player.volume.setValue(35)
@@ -233,8 +205,16 @@ def test_every_command_is_one_action_in_menus_toolbar_and_context_menu(qtbot, op
     in_toolbar = [a for a in window.toolbar.actions() if not a.isSeparator() and not isinstance(a, QWidgetAction)]
     click_row(qtbot, window, 0)
     in_context = [a for a in window.library_pane.context_menu().actions() if not a.isSeparator()]
-    assert {a.text() for a in in_context} == {"Play", "Play Similar", "Open Containing Folder", "Copy File Path"}
-    for action in in_menus + in_toolbar + in_context:
+    assert {a.text() for a in in_context} == {"Play Similar", "Play Next", "Add to Queue", "Start Radio",
+                                              "Mix Selected Songs", "Journey To…", "Open Containing Folder",
+                                              "Copy File Path"}
+    in_queue_menu = [a for a in window.queue_pane.context_menu().actions() if not a.isSeparator()]
+    assert {a.text() for a in in_queue_menu} == {"Remove from Queue", "Move Up", "Move Down", "Clear Queue",
+                                                 "Save Queue as Playlist…"}
+    playback_menu = next(top.menu() for top in window.menuBar().actions() if top.text() == "&Playback")
+    shown = {a.text(): a.shortcut().toString() for a in playback_menu.actions() if not a.isSeparator()}
+    assert shown["Play Similar"] == "Return"  # the Playback menu names Enter as its shortcut
+    for action in in_menus + in_toolbar + in_context + in_queue_menu:
         assert any(action is a for a in registry), action.text()
     assert window.commands.play_similar.isEnabled()  # the selected song is analysed
     assert window.commands.find.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)

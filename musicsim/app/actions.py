@@ -13,12 +13,14 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
 
-Shortcut = QKeySequence.StandardKey | str | None
+Shortcut = QKeySequence.StandardKey | str | list[str] | None
 
 
 def _action(parent: QObject, text: str, shortcut: Shortcut = None, tip: str = "") -> QAction:
     action = QAction(text, parent)
-    if shortcut is not None:
+    if isinstance(shortcut, list):
+        action.setShortcuts([QKeySequence(s) for s in shortcut])
+    elif shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
     if tip:
         action.setToolTip(tip)
@@ -32,12 +34,22 @@ class Actions:
 
     choose_folder: QAction
     rescan: QAction
-    pause: QAction  # reads "Resume" while paused
+    pause: QAction  # reads "Resume" while paused (see show_paused)
     stop: QAction
     export: QAction
+    save_queue: QAction
+    preferences: QAction
     quit: QAction
-    play: QAction
     play_similar: QAction
+    play_next: QAction
+    add_to_queue: QAction
+    start_radio: QAction
+    mix: QAction
+    journey: QAction
+    remove_from_queue: QAction
+    move_up: QAction
+    move_down: QAction
+    clear_queue: QAction
     play_pause: QAction
     next: QAction
     previous: QAction
@@ -55,13 +67,32 @@ class Actions:
         return cls(
             choose_folder=_action(parent, "Choose Folder…", key.Open, "Choose the music folder"),
             rescan=_action(parent, "Rescan", key.Refresh, "Look for new, changed and removed files and analyse them"),
-            pause=_action(parent, "Pause", "Ctrl+Shift+P", "Pause analysis (it resumes where it stopped)"),
+            pause=_action(parent, "Pause", "Ctrl+Shift+P", PAUSE_TIP),
             stop=_action(parent, "Stop", None, "Stop analysis; results so far are kept"),
-            export=_action(parent, "Export Playlist…", "Ctrl+E", "Save the similar-songs playlist as an M3U8 file"),
+            export=_action(parent, "Export Playlist…", "Ctrl+E",
+                           "Save the similar-songs list as a playlist file (M3U8 or XSPF)"),
+            save_queue=_action(parent, "Save Queue as Playlist…", "Ctrl+Shift+E",
+                               "Save the songs of Up next as a playlist file (M3U8 or XSPF)"),
+            preferences=_action(parent, "Preferences…", "Ctrl+,",
+                                "Which songs the similar lists, mixes, journeys and radio may pick"),
             quit=_action(parent, "Quit", "Ctrl+Q"),
-            play=_action(parent, "Play"),
-            play_similar=_action(parent, "Play Similar", None,
-                                 "Fill the playlist with songs that sound like this one and play it"),
+            play_similar=_action(parent, "Play Similar", ["Return", "Enter"],
+                                 "Start a new queue: this song, then the songs that sound most like it"),
+            play_next=_action(parent, "Play Next", ["Shift+Return", "Shift+Enter"],
+                              "Put the selected songs right after the song playing"),
+            add_to_queue=_action(parent, "Add to Queue", ["Ctrl+Return", "Ctrl+Enter"],
+                                 "Put the selected songs at the end of Up next"),
+            start_radio=_action(parent, "Start Radio", "Ctrl+R",
+                                "An endless queue from the selected songs that follows what you listen to "
+                                "and steers away from what you skip"),
+            mix=_action(parent, "Mix Selected Songs", "Ctrl+M",
+                        "A new queue of songs near all the selected songs"),
+            journey=_action(parent, "Journey To…", "Ctrl+J",
+                            "A new queue that moves step by step from this song to another one"),
+            remove_from_queue=_action(parent, "Remove from Queue", key.Delete),
+            move_up=_action(parent, "Move Up", "Alt+Up"),
+            move_down=_action(parent, "Move Down", "Alt+Down"),
+            clear_queue=_action(parent, "Clear Queue", None, "Remove every song from Up next but the one playing"),
             play_pause=_action(parent, "Play/Pause", "Space"),
             next=_action(parent, "Next Song", "Ctrl+Right"),
             previous=_action(parent, "Previous Song", "Ctrl+Left"),
@@ -79,11 +110,35 @@ class Actions:
 
     def window_shortcuts(self) -> list[QAction]:
         """Actions whose shortcuts work anywhere in the window (added to the window itself)."""
-        return [self.play_pause, self.next, self.previous, self.find]
+        return [self.play_pause, self.next, self.previous, self.find, self.start_radio, self.mix, self.journey]
+
+    def library_shortcuts(self) -> list[QAction]:
+        """Actions whose shortcuts work while the library table has the focus (Enter must stay the search box's)."""
+        return [self.play_similar, self.play_next, self.add_to_queue]
+
+    def queue_shortcuts(self) -> list[QAction]:
+        """Actions whose shortcuts work while the Up next list has the focus."""
+        return [self.remove_from_queue, self.move_up, self.move_down]
 
     def track_menu(self) -> list[QAction | None]:
         """The library table's context menu, top to bottom (None: a separator)."""
-        return [self.play, self.play_similar, None, self.reveal, self.copy_path]
+        return [self.play_similar, self.play_next, self.add_to_queue, None, self.start_radio, self.mix, self.journey,
+                None, self.reveal, self.copy_path]
+
+    def queue_menu(self) -> list[QAction | None]:
+        """The Up next list's context menu."""
+        return [self.remove_from_queue, self.move_up, self.move_down, None, self.clear_queue, self.save_queue]
+
+    def show_paused(self, paused: bool) -> None:
+        """The pause command reads "Resume" while paused; its tooltip and status tip follow."""
+        self.pause.setText("Resume" if paused else "Pause")
+        tip = RESUME_TIP if paused else PAUSE_TIP
+        self.pause.setToolTip(tip)
+        self.pause.setStatusTip(tip)
+
+
+PAUSE_TIP = "Pause analysis (it resumes where it stopped)"
+RESUME_TIP = "Resume analysis where it stopped"
 
 
 def add_all(menu: QMenu | QToolBar, actions: list[QAction | None]) -> None:
@@ -96,9 +151,10 @@ def add_all(menu: QMenu | QToolBar, actions: list[QAction | None]) -> None:
 
 def fill_menu_bar(bar: QMenuBar, a: Actions) -> None:
     layout: list[tuple[str, list[QAction | None]]] = [
-        ("&File", [a.choose_folder, a.rescan, None, a.export, None, a.quit]),
+        ("&File", [a.choose_folder, a.rescan, None, a.export, a.save_queue, None, a.preferences, None, a.quit]),
         ("&Analysis", [a.pause, a.stop]),
-        ("&Playback", [a.play, a.play_similar, a.play_pause, a.previous, a.next]),
+        ("&Playback", [a.play_similar, a.play_next, a.add_to_queue, None, a.start_radio, a.mix, a.journey, None,
+                       a.play_pause, a.previous, a.next, None, a.clear_queue]),
         ("&View", [a.find, a.show_library, a.show_map, a.show_problems]),
         ("&Help", [a.about]),
     ]

@@ -12,11 +12,14 @@ lifecycle and the job waiting for it (``queued``). Its :class:`State`:
 
 A new job while one runs replaces the queued one and cancels the running one (results so far are kept).
 A change noticed in the folder queues a re-read without cancelling anything, and is ignored while paused.
-Worker signals are re-emitted on the GUI thread; ``progress`` only while reading or analysing.
+Worker signals are re-emitted on the GUI thread; ``progress`` only while reading or analysing. The
+progress of a resumed run counts the whole stretch of work: the songs done before the pause are added to
+the run's done and total (90 pending, paused after 38: the resumed run shows 40 / 90, not 2 / 52).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import os
@@ -66,6 +69,8 @@ class AnalysisController(QObject):
         self._folder: str | None = None
         self._state = State.IDLE
         self._needs_sync = False  # the folder was not read to the end since opening or a noticed change
+        self._done_before = (0, 0)  # (done, failed) by the earlier runs of a paused-and-resumed stretch
+        self._run_done = (0, 0)  # (done, failed) by the running job so far
 
     # -- what is going on ----------------------------------------------------------------------
     @property
@@ -119,7 +124,7 @@ class AnalysisController(QObject):
         """Carry on from a pause: re-read the folder if that was cut short, then analyse what is pending."""
         if self._state is not State.PAUSED or self._folder is None:
             return
-        self.start(Job(self._folder, sync=self._needs_sync))
+        self.start(Job(self._folder, sync=self._needs_sync, resumed=True))
 
     def toggle_pause(self) -> None:
         if self._state is State.PAUSED:
@@ -160,6 +165,11 @@ class AnalysisController(QObject):
     # -- the worker ------------------------------------------------------------------------------
     def _launch(self, job: Job) -> None:
         self.error = None
+        if job.resumed:
+            self._done_before = (self._done_before[0] + self._run_done[0], self._done_before[1] + self._run_done[1])
+        else:
+            self._done_before = (0, 0)
+        self._run_done = (0, 0)
         worker = AnalysisWorker(self.library, job, workers=self.workers, update_interval=self.update_interval,
                                 parent=self)
         worker.tracks_loaded.connect(self.tracks_loaded)
@@ -197,7 +207,11 @@ class AnalysisController(QObject):
 
     @Slot(object)
     def _on_progress(self, p: AnalysisProgress) -> None:
+        self._run_done = (p.done, p.failed)
         if self._state in (State.READING_FOLDER, State.ANALYSING):
+            done, failed = self._done_before
+            if done:
+                p = dataclasses.replace(p, done=p.done + done, total=p.total + done, failed=p.failed + failed)
             self.progress.emit(p)
 
     @Slot(object)

@@ -1,9 +1,12 @@
 """The library pane: the track table, its search box and genre filter, and the table's context menu.
 
 :class:`LibraryPane` owns the table model (the tracks of the open folder as last reported), the
-filter proxy, the current selection and the filter text. ``filter_bar`` (genre filter + search box)
-is a separate widget the window places in its toolbar. Other parts ask through methods
-(:meth:`select_track`, :meth:`selected_track`, :meth:`focus_search`, ...) and listen to the signals.
+filter proxy, the selection and the filter text. The selection may hold several songs (for a mix, a
+radio, a batch to queue); the *current* song among them (the one last clicked or moved to) is the one
+the similar-songs preview follows. ``filter_bar`` (genre filter + search box) is a separate widget the
+window places in its toolbar. Other parts ask through methods (:meth:`select_track`,
+:meth:`selected_track`, :meth:`selected_tracks`, :meth:`focus_search`, ...) and listen to the signals.
+Browsing here never changes what plays: the queue is :mod:`musicsim.app.queue`'s.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMenu,
+    QStackedLayout,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,24 +37,11 @@ from musicsim.library.records import Track
 ALL_GENRES = "All genres"
 
 
-class _LibraryView(QTableView):
-    """The track table; Enter asks for "play similar" on the current row."""
-
-    enter_pressed = Signal()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.enter_pressed.emit()
-            return
-        super().keyPressEvent(event)
-
-
 class LibraryPane(QWidget):
-    """The library tab; its context menu takes its actions from :class:`Actions`."""
+    """The library tab; its context menu and its Enter/Shift+Enter/Ctrl+Enter shortcuts are :class:`Actions`."""
 
-    play_requested = Signal()  # double-click: play the selected song
-    play_similar_requested = Signal()  # Enter: play songs like the selected one
-    selection_changed = Signal(object)  # Track | None, at once
+    play_similar_requested = Signal()  # double-click: a new queue from the current song
+    selection_changed = Signal(object)  # the current Track | None, at once (also when only the selection changed)
     selection_settled = Signal(int)  # track id, once the selection stops moving (arrow keys held down)
 
     def __init__(self, actions: Actions, parent: QWidget | None = None) -> None:
@@ -59,20 +51,37 @@ class LibraryPane(QWidget):
         self.proxy = TrackFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.table = self._build_table()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table)
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
+        self.placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
+        self.choose_button = QToolButton()
+        self.choose_button.setDefaultAction(actions.choose_folder)
+        self.choose_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        empty = QWidget()
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.placeholder)
+        empty_layout.addWidget(self.choose_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(2)
+        self.empty_page = empty
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._stack.addWidget(self.table)
+        self._stack.addWidget(empty)
+        self._empty_text = ""
         self._settle_timer = QTimer(self, singleShot=True, interval=120)
         self._settle_timer.timeout.connect(self._on_settled)
         self.filter_bar = self._build_filter_bar()
 
-    def _build_table(self) -> _LibraryView:
-        table = _LibraryView()
+    def _build_table(self) -> QTableView:
+        table = QTableView()
         table.setModel(self.proxy)
         table.setSortingEnabled(True)
         table.sortByColumn(TrackTableModel.ARTIST, Qt.SortOrder.AscendingOrder)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setAlternatingRowColors(True)
         table.setShowGrid(False)
@@ -92,8 +101,11 @@ class LibraryPane(QWidget):
             header.resizeSection(col, width)
         header.setSectionResizeMode(TrackTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
         table.selectionModel().currentRowChanged.connect(self._on_current_row)
-        table.doubleClicked.connect(lambda _index: self.play_requested.emit())
-        table.enter_pressed.connect(self.play_similar_requested)
+        table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit(self.selected_track()))
+        table.doubleClicked.connect(lambda _index: self.play_similar_requested.emit())
+        for action in self._actions.library_shortcuts():  # Enter and friends only while the table has the focus
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            table.addAction(action)
         return table
 
     def _build_filter_bar(self) -> QWidget:
@@ -127,17 +139,37 @@ class LibraryPane(QWidget):
             self.model.merge(tracks, complete=True)
             self.model.resort()
         self._refresh_genre_filter()
+        self._show_table_or_placeholder()
 
     def update_tracks(self, tracks: Sequence[Track]) -> None:
         """Update or add ``tracks`` in place (rows keep their place until :meth:`resort`)."""
         self.model.merge(tracks)
         self._refresh_genre_filter()
+        self._show_table_or_placeholder()
+
+    def set_empty_text(self, text: str) -> None:
+        """What the pane says while the folder has no songs (reading it; nothing found there)."""
+        self._empty_text = text
+        self.placeholder.setText(text)
+        self._show_table_or_placeholder()
+
+    def showing_placeholder(self) -> bool:
+        return self._stack.currentWidget() is self.empty_page
+
+    def _show_table_or_placeholder(self) -> None:
+        empty = self.model.rowCount() == 0 and bool(self._empty_text)
+        self._stack.setCurrentWidget(self.empty_page if empty else self.table)
+        self.choose_button.setVisible(empty)
 
     def resort(self) -> None:
         self.model.resort()
 
     def set_analysing(self, running: bool) -> None:
         self.model.set_analysing(running)
+
+    def set_analysing_path(self, path: str | None) -> None:
+        """The song the analysis works on now reads "analysing…" (the others waiting: "queued")."""
+        self.model.set_current_path(path)
 
     def track(self, track_id: int) -> Track | None:
         return self.model.track_by_id(track_id)
@@ -150,11 +182,22 @@ class LibraryPane(QWidget):
 
     # -- selection -------------------------------------------------------------------------------
     def selected_track(self) -> Track | None:
+        """The current song: the one last clicked or moved to (the similar-songs preview follows it)."""
         index = self.table.currentIndex()
         if not index.isValid():
             return None
         track_id = self.proxy.track_id(index.row())
         return None if track_id is None else self.model.track_by_id(track_id)
+
+    def selected_tracks(self) -> list[Track]:
+        """Every selected song in table order, the current one first; just the current one when no row is selected."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        ids = [self.proxy.track_id(r) for r in rows]
+        tracks = [t for t in (self.model.track_by_id(i) for i in ids if i is not None) if t is not None]
+        current = self.selected_track()
+        if current is None:
+            return tracks
+        return [current] + [t for t in tracks if t.id != current.id]
 
     def select_track(self, track_id: int) -> None:
         """Select ``track_id`` (clearing filters that hide it) and scroll to it."""
@@ -239,6 +282,10 @@ class LibraryPane(QWidget):
         index = self.table.indexAt(pos)
         if not index.isValid():
             return
-        self.table.selectRow(index.row())  # selection_changed updates the actions before the menu shows
+        selection = self.table.selectionModel()
+        if not selection.isRowSelected(index.row(), QModelIndex()):
+            self.table.selectRow(index.row())  # selection_changed updates the actions before the menu shows
+        else:  # a click inside a multi-song selection keeps it; the clicked song becomes the current one
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
         if self.selected_track() is not None:
             self.context_menu().exec(self.table.viewport().mapToGlobal(pos))

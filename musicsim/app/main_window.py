@@ -2,9 +2,11 @@
 
 Parts (each in its own module): :class:`~musicsim.app.analysis_controller.AnalysisController`
 (jobs and the open folder), :class:`~musicsim.app.library_pane.LibraryPane` (table, search, genre
-filter), :class:`~musicsim.app.playlist.PlaylistPane` (seed and similar songs),
-:class:`~musicsim.app.playback.Playback` over the :class:`~musicsim.app.player.PlayerBar`, the genre
-map, the problems view, :class:`~musicsim.app.status_area.StatusArea` and :class:`~musicsim.app.actions.Actions`.
+filter), :class:`~musicsim.app.listening.Listening` (the queue, its builders, radio and queue file) shown
+by :class:`~musicsim.app.queue_pane.QueuePane` ("Up next") and played on the
+:class:`~musicsim.app.player.PlayerBar`, :class:`~musicsim.app.playlist.PlaylistPane` (the similar-songs
+preview of the selected song), the genre map, the problems view,
+:class:`~musicsim.app.status_area.StatusArea` and :class:`~musicsim.app.actions.Actions`.
 Who owns which state is listed in docs/architecture.md ("The app: who owns what"). Every engine call
 goes through the :class:`~musicsim.library.library.Library` facade off the GUI thread, scoped to the open folder.
 """
@@ -20,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -39,18 +42,24 @@ from musicsim.app.desktop import copy_text, open_containing_folder
 from musicsim.app.empty_state import EmptyState
 from musicsim.app.export import export_playlist
 from musicsim.app.genre_map import GenreMapWidget
+from musicsim.app.journey_dialog import JourneyDialog
 from musicsim.app.library_pane import LibraryPane
-from musicsim.app.playback import Playback
+from musicsim.app.listening import Listening, quoted
 from musicsim.app.player import PlayerBar
 from musicsim.app.playlist import PlaylistPane
+from musicsim.app.preferences import PreferencesDialog
 from musicsim.app.problems import ProblemsView
 from musicsim.app.projection import pca_2d
+from musicsim.app.queue import QueueSource
+from musicsim.app.queue_pane import QueuePane
+from musicsim.app.queue_store import QUEUE_FILE, QueueFile
 from musicsim.app.settings import AppSettings
 from musicsim.app.status_area import StatusArea
 from musicsim.app.watcher import FolderWatcher
 from musicsim.app.worker import Job, TaskRunner
 from musicsim.library.library import Library
-from musicsim.library.records import Problem, SimilarTrack, Track
+from musicsim.library.records import AnalysisProgress, Problem, SimilarTrack, SyncReport, Track
+from musicsim.library.scanner import AUDIO_EXTENSIONS
 from musicsim.paths import resources_dir
 
 log = logging.getLogger(__name__)
@@ -94,8 +103,10 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._update_actions()
         self._update_track_actions(None)
+        self._update_queue_actions()
 
         self.tasks.submit(lambda: self.library.status().device, self.status.show_device, name="device name")
+        self.listening.restore()  # the queue of the last session (catalogue only: no model needed)
         folder = folder or self.settings.folder
         if folder and os.path.isdir(folder):
             self.open_folder(folder)
@@ -117,9 +128,16 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.genre_map, "Genre Map")
         self.tabs.addTab(self.problems_view, "Problems")
 
-        self.playlist = PlaylistPane(self.settings.playlist_length)
+        self.playlist = PlaylistPane(self.settings.playlist_length, self.settings.export_include_seed)
         self.player = PlayerBar(self.settings.volume)
-        self.playback = Playback(self.player, self.playlist, self)
+        self.listening = Listening(self.library, self.tasks, self.player, QueueFile(self.library.data_dir / QUEUE_FILE),
+                                   lambda: self.settings.filters, self)
+        self.playback = self.listening.playback
+        self.queue_pane = QueuePane(self.listening.queue, self.commands)
+        self.right = QSplitter(Qt.Orientation.Vertical)  # Up next above, the similar-songs preview below
+        self.right.addWidget(self.queue_pane)
+        self.right.addWidget(self.playlist)
+        self.right.setChildrenCollapsible(False)
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -127,7 +145,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
-        self.splitter.addWidget(self.playlist)
+        self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -162,9 +180,19 @@ class MainWindow(QMainWindow):
         a.pause.triggered.connect(self.analysis.toggle_pause)
         a.stop.triggered.connect(self.analysis.stop)
         a.export.triggered.connect(self.export_playlist)
+        a.save_queue.triggered.connect(self.save_queue)
+        a.preferences.triggered.connect(self.edit_preferences)
         a.quit.triggered.connect(self.close)
-        a.play.triggered.connect(self.play_selected)
         a.play_similar.triggered.connect(self.play_similar)
+        a.play_next.triggered.connect(lambda: self._with_selection(self.listening.play_next))
+        a.add_to_queue.triggered.connect(lambda: self._with_selection(self.listening.add_to_queue))
+        a.start_radio.triggered.connect(self.start_radio)
+        a.mix.triggered.connect(self.mix)
+        a.journey.triggered.connect(self.journey)
+        a.remove_from_queue.triggered.connect(lambda: self.listening.remove(self.queue_pane.selected_rows()))
+        a.move_up.triggered.connect(lambda: self._move_queue_rows(-1))
+        a.move_down.triggered.connect(lambda: self._move_queue_rows(+1))
+        a.clear_queue.triggered.connect(self.listening.clear)
         a.play_pause.triggered.connect(self.playback.toggle)
         a.next.triggered.connect(self.playback.next)
         a.previous.triggered.connect(self.playback.previous)
@@ -177,7 +205,6 @@ class MainWindow(QMainWindow):
 
         self.empty_page.choose_folder.connect(self.choose_folder)
         pane = self.library_pane
-        pane.play_requested.connect(self.play_selected)
         pane.play_similar_requested.connect(self.play_similar)
         pane.selection_changed.connect(self._update_track_actions)
         pane.selection_settled.connect(self._on_selection_settled)
@@ -186,7 +213,15 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.playlist.length_changed.connect(self._on_length_changed)
         self.playlist.export_requested.connect(self.export_playlist)
+        self.playlist.include_seed_changed.connect(self._on_include_seed)
+        self.playlist.play_row.connect(self._play_preview_from)
+        self.queue_pane.play_row.connect(self.playback.jump_to)
+        self.queue_pane.view.selectionModel().selectionChanged.connect(self._update_queue_actions)
+        self.listening.queue.changed.connect(self._update_queue_actions)
+        self.listening.message.connect(self.status.flash)
+        self.listening.building.connect(self.queue_pane.set_doing)
         self.player.volume_changed.connect(self._on_volume)
+        self.player.failed.connect(self.status.flash)
         self.watcher.changed.connect(self.analysis.folder_changed)
 
         c = self.analysis
@@ -196,8 +231,10 @@ class MainWindow(QMainWindow):
         c.tracks_updated.connect(self._on_tracks_updated)
         c.sync_progress.connect(self.status.sync_progress)
         c.synced.connect(self.status.synced)
+        c.synced.connect(self._on_synced)
         c.device_known.connect(self.status.show_device)
         c.progress.connect(self.status.progress)
+        c.progress.connect(self._on_progress)
         c.failed.connect(self._on_failed)
         c.run_finished.connect(self._on_run_finished)
         c.finished.connect(self._update_actions)
@@ -211,17 +248,21 @@ class MainWindow(QMainWindow):
             height = min(800, avail.height() - 40) if avail else 800
             self.resize(width, height)
         for key, restore in (("window_state", self.restoreState), ("splitter", self.splitter.restoreState),
+                             ("right_splitter", self.right.restoreState),
                              ("header", self.library_pane.restore_header_state)):
             blob = self.settings.layout(key)
             if blob is not None:
                 restore(blob)
         if self.settings.layout("splitter") is None:
             self.splitter.setSizes([self.width() * 3 // 5, self.width() * 2 // 5])
+        if self.settings.layout("right_splitter") is None:
+            self.right.setSizes([self.height() // 2, self.height() // 2])
 
     def _save_layout(self) -> None:
         self.settings.set_layout("geometry", self.saveGeometry())
         self.settings.set_layout("window_state", self.saveState())
         self.settings.set_layout("splitter", self.splitter.saveState())
+        self.settings.set_layout("right_splitter", self.right.saveState())
         self.settings.set_layout("header", self.library_pane.header_state())
         self.settings.sync()
 
@@ -247,6 +288,7 @@ class MainWindow(QMainWindow):
         self.settings.folder = folder  # what the next launch opens
         self.settings.sync()
         self.setWindowTitle(f"{Path(folder).name or folder} — musicsim")
+        self.library_pane.set_empty_text(f"Reading {folder}…")
         self.pages.setCurrentWidget(self.library_page)
         self.library_pane.focus_table()
         self.commands.choose_folder.setText("Change Folder…")
@@ -272,9 +314,25 @@ class MainWindow(QMainWindow):
         self.library_pane.load(tracks)
         self._after_tracks_changed()
 
+    @Slot(object)
+    def _on_synced(self, report: SyncReport) -> None:
+        folder = self.analysis.folder
+        if report.cancelled or folder is None:
+            return
+        kinds = ", ".join(sorted(e.lstrip(".").upper() for e in AUDIO_EXTENSIONS if e not in (".wave", ".oga")))
+        self.library_pane.set_empty_text(
+            f"No music found in {folder}.\n\nmusicsim looks for audio files ({kinds}) in this folder and all "
+            "its sub-folders. Choose the folder that holds your music, or copy some songs here: they appear "
+            "on their own.")
+
+    @Slot(object)
+    def _on_progress(self, p: AnalysisProgress) -> None:
+        self.library_pane.set_analysing_path(p.current_path)
+
     @Slot(list)
     def _on_tracks_updated(self, tracks: list[Track]) -> None:
         self.library_pane.update_tracks(tracks)
+        self.listening.queue.update_tracks(tracks)
         self._after_tracks_changed()
         seed_id = self.playlist.seed_id
         if seed_id is not None and self.playlist.row_count() == 0:
@@ -311,16 +369,32 @@ class MainWindow(QMainWindow):
         a.rescan.setEnabled(has_folder)
         self._filter_action.setVisible(has_folder)
         a.pause.setEnabled(has_folder and (busy or paused))
-        a.pause.setText("Resume" if paused else "Pause")
+        a.show_paused(paused)
         a.stop.setEnabled(busy)
         a.export.setEnabled(self.playlist.row_count() > 0)
 
     @Slot(object)
     def _update_track_actions(self, track: Track | None) -> None:
-        """The selected song's commands, in the menus and the table's context menu alike."""
-        for action in (self.commands.play, self.commands.reveal, self.commands.copy_path):
+        """The selected songs' commands, in the menus and the table's context menu alike."""
+        a = self.commands
+        selected = self.library_pane.selected_tracks()
+        analysed = [t for t in selected if t.status == "analysed"]
+        for action in (a.play_similar, a.play_next, a.add_to_queue, a.reveal, a.copy_path):
             action.setEnabled(track is not None)
-        self.commands.play_similar.setEnabled(track is not None and track.status == "analysed")
+        a.start_radio.setEnabled(bool(analysed))
+        a.mix.setEnabled(len(analysed) >= 2)
+        a.journey.setEnabled(track is not None and track.status == "analysed")
+
+    @Slot()
+    def _update_queue_actions(self, *_args) -> None:
+        a, queue = self.commands, self.listening.queue
+        rows = self.queue_pane.selected_rows()
+        movable = [r for r in rows if r != queue.current]
+        a.remove_from_queue.setEnabled(bool(movable))
+        a.move_up.setEnabled(bool(rows) and min(rows) > 0)
+        a.move_down.setEnabled(bool(rows) and max(rows) < queue.row_count() - 1)
+        a.clear_queue.setEnabled(queue.row_count() > (0 if queue.current is None else 1))
+        a.save_queue.setEnabled(queue.row_count() > 0)
 
     # ================================================================ problems and the genre map
     def _refresh_problems(self) -> None:
@@ -374,8 +448,8 @@ class MainWindow(QMainWindow):
         if track_id != self.playlist.seed_id:
             self.show_similar(track_id)
 
-    def show_similar(self, track_id: int, then_play: bool = False) -> None:
-        """Fill the playlist with the songs most similar to ``track_id`` (queried off the GUI thread)."""
+    def show_similar(self, track_id: int) -> None:
+        """Preview the songs most similar to ``track_id`` (queried off the GUI thread); nothing plays."""
         seed = self.library_pane.track(track_id)
         if seed is None:
             return
@@ -389,42 +463,98 @@ class MainWindow(QMainWindow):
                 if seed.status == "pending" else f"This song could not be analysed: {seed.error or 'unknown reason'}")
             self._playlist_updated()
             return
-        library, n, folder = self.library, self.playlist.list_length(), self.analysis.folder
+        library, n, folder, filters = self.library, self.playlist.list_length(), self.analysis.folder, \
+            self.settings.filters
 
         def done(items: list[SimilarTrack]) -> None:
             if seq == self._similar_seq:
                 self.playlist.set_playlist(seed, items)
                 self._playlist_updated()
-                if then_play and items:
-                    self.playback.play_row(0)
 
         def failed(message: str) -> None:
             if seq == self._similar_seq:
                 self.playlist.show_message(f"Could not find similar songs: {message}")
                 self._playlist_updated()
 
-        self.tasks.submit(lambda: library.similar(track_id, n=n, root=folder), done, failed, name="similar songs")
+        self.tasks.submit(lambda: library.similar(track_id, n=n, root=folder, filters=filters), done, failed,
+                          name="similar songs")
 
     def _playlist_updated(self) -> None:
         self._update_actions()
         self.playlist_changed.emit()
 
+    # ================================================================ the queue
     @Slot()
     def play_similar(self) -> None:
-        """Fill the playlist from the selected song and start playing it."""
+        """A new queue: the current song, then the songs that sound most like it."""
         track = self.library_pane.selected_track()
         if track is not None:
-            self.show_similar(track.id, then_play=True)
+            self.listening.play_similar(track, self.playlist.list_length(), self.analysis.folder)
+
+    @Slot(int)
+    def _play_preview_from(self, row: int) -> None:
+        """A new queue of the preview (its seed first), playing from ``row`` of the list."""
+        seed, tracks = self.playlist.seed, self.playlist.tracks()
+        if seed is not None and tracks:
+            self.listening.play_list([seed, *tracks], row + 1, QueueSource("similar", f"Similar to {quoted(seed)}"))
 
     @Slot()
-    def play_selected(self) -> None:
-        """Play the selected song itself; the similar-songs playlist follows it."""
-        track = self.library_pane.selected_track()
-        if track is None:
+    def start_radio(self) -> None:
+        seeds = [t for t in self.library_pane.selected_tracks() if t.status == "analysed"]
+        if seeds:
+            self.listening.start_radio(seeds, self.analysis.folder)
+
+    @Slot()
+    def mix(self) -> None:
+        seeds = [t for t in self.library_pane.selected_tracks() if t.status == "analysed"]
+        if len(seeds) >= 2:
+            self.listening.mix(seeds, self.playlist.list_length(), self.analysis.folder)
+
+    @Slot()
+    def journey(self) -> None:
+        """Journey from the current song: to the other selected song, or to one chosen in a search dialog."""
+        start = self.library_pane.selected_track()
+        if start is None or start.status != "analysed":
             return
-        if track.id != self.playlist.seed_id:
-            self.show_similar(track.id)
-        self.playback.play_seed(track)
+        others = [t for t in self.library_pane.selected_tracks()[1:] if t.status == "analysed"]
+        candidates = [t for t in self.library_pane.tracks() if t.status == "analysed"]
+        dialog = JourneyDialog(start, candidates, others[0] if len(others) == 1 else None,
+                               self.settings.journey_length, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.chosen() is None:
+            return
+        self.settings.journey_length = dialog.journey_length()
+        self.listening.journey(start, dialog.chosen(), dialog.journey_length(),  # type: ignore[arg-type]
+                               self.analysis.folder)
+
+    def _move_queue_rows(self, step: int) -> None:
+        rows = self.queue_pane.selected_rows()
+        if not rows:
+            return
+        dest = rows[0] - 1 if step < 0 else rows[-1] + 2
+        if self.listening.queue.move_rows(rows, dest):
+            first = max(0, rows[0] - 1) if step < 0 else rows[0] + 1
+            view = self.queue_pane.view
+            view.clearSelection()
+            for r in range(first, first + len(rows)):
+                view.selectionModel().select(self.listening.queue.index(r, 0),
+                                             view.selectionModel().SelectionFlag.Select
+                                             | view.selectionModel().SelectionFlag.Rows)
+            view.setCurrentIndex(self.listening.queue.index(first, 0))
+
+    def _with_selection(self, do: Callable[[list[Track]], None]) -> None:
+        tracks = self.library_pane.selected_tracks()
+        if tracks:
+            do(tracks)
+
+    @Slot()
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings.filters, {t.genre for t in self.library_pane.tracks() if t.genre},
+                                   self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.settings.filters = dialog.filters()
+            self.settings.sync()
+            if self.playlist.seed_id is not None:
+                self.show_similar(self.playlist.seed_id)  # the preview follows the new filters
 
     @Slot(int)
     def _on_length_changed(self, n: int) -> None:
@@ -432,16 +562,30 @@ class MainWindow(QMainWindow):
         if self.playlist.seed_id is not None:
             self.show_similar(self.playlist.seed_id)
 
+    @Slot(bool)
+    def _on_include_seed(self, on: bool) -> None:
+        self.settings.export_include_seed = on
+
     @Slot(int)
     def _on_volume(self, percent: int) -> None:
         self.settings.volume = percent
 
     @Slot()
     def export_playlist(self) -> None:
-        seed, tracks = self.playlist.seed, self.playlist.tracks()
+        seed, tracks = self.playlist.seed, self.playlist.export_tracks()
         if seed is not None and tracks:
-            export_playlist(self, self.tasks, self.library, seed, tracks, self.analysis.folder,
+            title = f"Similar to {seed.display_title}"
+            export_playlist(self, self.tasks, tracks, title, title, self.analysis.folder,
                             lambda path: self.status.flash(f"Playlist saved to {path}"))
+
+    @Slot()
+    def save_queue(self) -> None:
+        queue = self.listening.queue
+        tracks = queue.tracks()
+        if tracks:
+            title = queue.source.title.replace("“", "").replace("”", "") if queue.source else "Up next"
+            export_playlist(self, self.tasks, tracks, title, title, self.analysis.folder,
+                            lambda path: self.status.flash(f"Queue saved to {path}"))
 
     # ================================================================ misc
     def _with_selected(self, do: Callable[[Track], None]) -> None:
@@ -475,6 +619,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout()
+        self.listening.shutdown()  # the queue is saved where it stands (the position in the song included)
         self.playback.stop()
         self.watcher.clear()
         self.library_pane.stop_timers()

@@ -1,8 +1,10 @@
-"""The "similar songs" playlist: a table model over :class:`SimilarTrack` and the pane around it.
+"""The similar-songs preview: a table model over :class:`SimilarTrack` and the pane around it.
 
-Who keeps what: the pane keeps the seed (the song the list follows, set as soon as it is asked for);
-the model keeps the list and the playing row (``PLAYING_SEED`` while the seed itself plays), which
-resets with every new list. :mod:`musicsim.app.playback` moves the playing row.
+It previews the songs most like the song selected in the library (the seed), and exports them as a
+playlist file (with or without the seed). It never plays by itself: double-click (or Enter) on a row asks
+for a new queue of the seed and this list, starting at that row (``play_row``); what plays is the queue's
+(:mod:`musicsim.app.queue`). Who keeps what: the pane keeps the seed (set as soon as it is asked for) and
+the "with the song itself" choice; the model keeps the list.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,20 +33,14 @@ from musicsim.app.track_model import TRACK_ID_ROLE
 from musicsim.formatting import format_duration
 from musicsim.library.records import SimilarTrack, Track
 
-PLAYING_SEED = -1  # playing_row while the seed itself plays (it is not a row; Next goes to row 0)
-
-
 class PlaylistModel(ColumnsTableModel):
-    """Similar tracks in rank order, with their similarity; one row is marked as now playing."""
+    """Similar tracks in rank order, with their similarity."""
 
     COLUMNS = ("#", "Title", "Artist", "Genre", "Time", "Similarity")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[SimilarTrack] = []
-        self._playing: int | None = None
-        self._bold = QFont()
-        self._bold.setBold(True)
 
     def row_count(self) -> int:
         return len(self._items)
@@ -60,8 +57,6 @@ class PlaylistModel(ColumnsTableModel):
             return t.id
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
             return genre_icon(t.genre)
-        if role == Qt.ItemDataRole.FontRole and index.row() == self._playing:
-            return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
             return t.path
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 4, 5):
@@ -69,10 +64,8 @@ class PlaylistModel(ColumnsTableModel):
         return None
 
     def set_playlist(self, items: Sequence[SimilarTrack]) -> None:
-        """A new list; nothing of it plays yet."""
         self.beginResetModel()
         self._items = list(items)
-        self._playing = None
         self.endResetModel()
 
     def items(self) -> list[SimilarTrack]:
@@ -83,17 +76,6 @@ class PlaylistModel(ColumnsTableModel):
 
     def track_at(self, row: int) -> Track | None:
         return self._items[row].track if 0 <= row < len(self._items) else None
-
-    @property
-    def playing_row(self) -> int | None:
-        """The row playing; ``PLAYING_SEED`` while the seed plays; None when nothing of this list plays."""
-        return self._playing
-
-    def set_playing_row(self, row: int | None) -> None:
-        old, self._playing = self._playing, row
-        for r in (old, row):
-            if r is not None and 0 <= r < len(self._items):
-                self.dataChanged.emit(self.index(r, 0), self.index(r, len(self.COLUMNS) - 1))
 
 
 class _PlaylistView(QTableView):
@@ -109,13 +91,14 @@ class _PlaylistView(QTableView):
 
 
 class PlaylistPane(QWidget):
-    """Header ("Similar to …"), length spin box, export button and the playlist table."""
+    """Header ("Similar to …"), length spin box, export button and the preview table."""
 
-    play_row = Signal(int)  # user asked to play this row
+    play_row = Signal(int)  # user asked to play from this row: a new queue of the seed and this list
     length_changed = Signal(int)
     export_requested = Signal()
+    include_seed_changed = Signal(bool)
 
-    def __init__(self, length: int = 10, parent: QWidget | None = None) -> None:
+    def __init__(self, length: int = 10, include_seed: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = PlaylistModel(self)
         self._seed: Track | None = None
@@ -134,9 +117,14 @@ class PlaylistPane(QWidget):
         self.length.setPrefix("Length: ")
         self.length.setToolTip("How many similar songs to list")
         self.length.valueChanged.connect(self.length_changed)
-        self.export_button = QPushButton("Export M3U8…")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save this list as a playlist file (M3U8 or XSPF)")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_requested)
+        self.include_seed = QCheckBox("With the song itself")
+        self.include_seed.setToolTip("Exported playlists start with the selected song, then its similar songs")
+        self.include_seed.setChecked(include_seed)
+        self.include_seed.toggled.connect(self.include_seed_changed)
 
         self.view = _PlaylistView()
         self.view.setModel(self.model)
@@ -150,6 +138,7 @@ class PlaylistPane(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.view.setToolTip("Double-click a song to play this list from there")
         self.view.doubleClicked.connect(lambda idx: self.play_row.emit(idx.row()))
         self.view.activated_row.connect(self.play_row)
 
@@ -164,6 +153,7 @@ class PlaylistPane(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.length)
         controls.addStretch(1)
+        controls.addWidget(self.include_seed)
         controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -222,18 +212,15 @@ class PlaylistPane(QWidget):
     def tracks(self) -> list[Track]:
         return self.model.tracks()
 
+    def export_tracks(self) -> list[Track]:
+        """What Export writes: the list, after the seed when "with the song itself" is ticked."""
+        tracks = self.model.tracks()
+        if self.include_seed.isChecked() and self._seed is not None and tracks:
+            return [self._seed, *tracks]
+        return tracks
+
     def row_count(self) -> int:
         return self.model.rowCount()
 
     def track_at(self, row: int) -> Track | None:
         return self.model.track_at(row)
-
-    # -- now playing -------------------------------------------------------------------------------
-    def playing_row(self) -> int | None:
-        return self.model.playing_row
-
-    def set_playing_row(self, row: int | None) -> None:
-        """Mark ``row`` as playing (``PLAYING_SEED``: the seed; None: nothing) and select it in the table."""
-        self.model.set_playing_row(row)
-        if row is not None and 0 <= row < self.model.rowCount():
-            self.view.selectRow(row)

@@ -1,15 +1,22 @@
-"""The problems tab: files that could not be analysed, and why (double-click opens the file's folder)."""
+"""The problems tab: files that could not be analysed, and why (double-click opens the file's folder).
+
+With no problems the table says so (an empty grid reads as "still loading" or "broken").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Slot
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from musicsim.app.desktop import open_containing_folder
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.library.records import Problem
+
+NO_PROBLEMS_TEXT = ("No problems: musicsim could read and analyse every file in this folder.\n"
+                    "Files it cannot read or analyse are listed here, with the reason.")
 
 
 class ProblemsModel(ColumnsTableModel):
@@ -57,6 +64,21 @@ class ProblemsView(QTableView):
 
     def set_problems(self, problems: Sequence[Problem]) -> None:
         self.problems_model.set_problems(problems)
+        self.viewport().update()
+
+    def empty_text(self) -> str:
+        """What the empty table shows ("" while it lists problems)."""
+        return "" if self.problems_model.rowCount() else NO_PROBLEMS_TEXT
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        text = self.empty_text()
+        if text:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
+                             int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
+            painter.end()
 
     @Slot(QModelIndex)
     def _open_folder(self, index: QModelIndex) -> None:

@@ -29,6 +29,10 @@ _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
 _ROLES = frozenset({_DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND, TRACK_ID_ROLE})
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+NOT_ANALYSED_TEXT = "not analysed yet"
+QUEUED_TEXT = "queued"  # waiting for the analysis running now
+ANALYSING_TEXT = "analysing…"
+_LAST = "\uffff"  # sorts after any name: songs without an artist or album come last
 _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
 
@@ -43,8 +47,10 @@ class TrackTableModel(ColumnsTableModel):
         super().__init__(parent)
         self._tracks: list[Track] = []
         self._row_of: dict[int, int] = {}
+        self._id_of_path: dict[str, int] = {}
         self._search: list[str] = []
-        self._pending_text = "not analysed yet"
+        self._pending_text = NOT_ANALYSED_TEXT
+        self._analysing_id: int | None = None  # the song the analysis works on now
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._italic = QFont()
@@ -101,7 +107,9 @@ class TrackTableModel(ColumnsTableModel):
         if col == self.GENRE:
             if t.status == "analysed":
                 return t.genre or ""
-            return "could not analyse" if t.status == "failed" else self._pending_text
+            if t.status == "failed":
+                return "could not analyse"
+            return ANALYSING_TEXT if t.id == self._analysing_id else self._pending_text
         if col == self.CONFIDENCE:
             return format_percent(t.confidence) if t.status == "analysed" else ""
         return ""
@@ -109,12 +117,12 @@ class TrackTableModel(ColumnsTableModel):
     def _sort_key(self, t: Track, col: int):
         if col == self.TITLE:
             return t.display_title.casefold()
-        if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order
+        if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order; no artist: last
             artist = t.artist.casefold()
-            artist = artist[4:] if artist.startswith("the ") else artist
-            return f"{artist}\x00{t.album.casefold()}\x00{t.track_number or 0:05d}"
+            artist = (artist[4:] if artist.startswith("the ") else artist) or _LAST
+            return f"{artist}\x00{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
         if col == self.ALBUM:
-            return f"{t.album.casefold()}\x00{t.track_number or 0:05d}"
+            return f"{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
         if col == self.TIME:
             return float(t.duration or 0.0)
         if col == self.GENRE:
@@ -124,12 +132,25 @@ class TrackTableModel(ColumnsTableModel):
         return None
 
     def set_analysing(self, running: bool) -> None:
-        """Pending rows read "analysing…" while analysis runs, "not analysed yet" otherwise."""
-        text = "analysing…" if running else "not analysed yet"
+        """Pending rows read "queued" while analysis runs, "not analysed yet" otherwise."""
+        text = QUEUED_TEXT if running else NOT_ANALYSED_TEXT
+        if not running:
+            self._analysing_id = None
         if text != self._pending_text:
             self._pending_text = text
             if self._tracks:
                 self.dataChanged.emit(self.index(0, self.GENRE), self.index(len(self._tracks) - 1, self.GENRE))
+
+    def set_current_path(self, path: str | None) -> None:
+        """The song at ``path`` reads "analysing…" (the analysis reports the file it works on)."""
+        track_id = self._id_of_path.get(path) if path else None
+        if track_id == self._analysing_id:
+            return
+        rows = [self._row_of.get(i) for i in (self._analysing_id, track_id) if i is not None]
+        self._analysing_id = track_id
+        for row in rows:
+            if row is not None:
+                self.dataChanged.emit(self.index(row, self.GENRE), self.index(row, self.GENRE))
 
     # -- records ---------------------------------------------------------------------------
     def track_at(self, row: int) -> Track:
@@ -229,10 +250,12 @@ class TrackTableModel(ColumnsTableModel):
                 self.endRemoveRows()
             if gone:
                 self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+                self._id_of_path = {t.path: t.id for t in self._tracks}
         if new:
             start = len(self._tracks)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
             for t in new:
+                self._id_of_path[t.path] = t.id
                 self._row_of[t.id] = len(self._tracks)
                 self._tracks.append(t)
                 self._search.append(self._search_key(t))
@@ -240,6 +263,7 @@ class TrackTableModel(ColumnsTableModel):
 
     def _reindex(self) -> None:
         self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+        self._id_of_path = {t.path: t.id for t in self._tracks}
         self._search = [self._search_key(t) for t in self._tracks]
 
 

@@ -30,6 +30,7 @@ class Job:
     folder: str  # the run's scope: only tracks inside it are listed and analysed
     sync: bool = True
     analyse: bool = True
+    resumed: bool = False  # carries on a paused run (progress counts the songs done before the pause)
 
 
 class AnalysisWorker(QThread):
@@ -207,10 +208,10 @@ class TaskRunner(QObject):
     a failure is always logged (with its traceback), whether or not ``on_error`` is given.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, threads: int = 2) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        self.pool.setMaxThreadCount(threads)  # 1: tasks run one at a time, in the order submitted
         self._live: set[QObject] = set()
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],

@@ -1,10 +1,11 @@
 """``similar``, ``export``, ``mix``, ``path`` and ``radio``: playlists built from seed songs.
 
 Every command takes the same playlist options (:func:`add_playlist_options`: caps, exclusions,
-``--in``, ``--out``) read back by one function (:func:`filters_from`), names the track a QUERY
-matched when several do (:func:`resolve`), and writes ``--out`` through
+``--in``, ``--out``, ``--to-mpd``) read back by one function (:func:`filters_from`), names the track a QUERY
+matched when several do (:func:`resolve`), writes ``--out`` through
 :func:`musicsim.library.playlist.write_playlist` (M3U8 or XSPF by the extension) under the one overwrite
-rule (:func:`musicsim.library.playlist.check_target`: checked before any work, refusals as user errors).
+rule (:func:`musicsim.library.playlist.check_target`: checked before any work, refusals as user errors),
+and loads the same list into MPD's queue with ``--to-mpd`` (:func:`musicsim.cli.mpd_options.send_to_mpd`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from musicsim.cli.common import UserError, add_json_option, add_scope_option, open_library, scope
+from musicsim.cli.mpd_options import add_mpd_options, send_to_mpd
 from musicsim.cli.output import print_json, shown, track_line
 from musicsim.library.playlist import PlaylistExists, PlaylistTargetError, check_target, playlist_format
 
@@ -86,6 +88,7 @@ def add_playlist_options(p: argparse.ArgumentParser, out_required: bool = False)
     g.add_argument("--out", required=out_required, metavar="FILE", help=OUT_HELP + "; its folder must exist")
     g.add_argument("--force", action="store_true",
                    help="replace --out FILE if it is an existing playlist (other files are never replaced)")
+    add_mpd_options(p)
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
@@ -149,18 +152,20 @@ def _count(value: int, option: str, least: int = 1) -> int:
 
 def _emit(args: argparse.Namespace, lib: Library, rows: Sequence[SimilarTrack], out: TextIO, err: TextIO,
           title: str, file_tracks: Sequence[Track] | None = None) -> None:
-    """Print ``rows`` (JSON or one line each) and write ``--out`` (``file_tracks``, default the rows)."""
+    """Print ``rows`` (JSON or one line each), write ``--out`` and send ``--to-mpd`` (``file_tracks``,
+    default the rows)."""
     if getattr(args, "json", False):
         print_json([s.to_json() for s in rows], out)
     else:
         for i, s in enumerate(rows, 1):
             out.write(f"{i:>3}. {s.score:.3f}  {track_line(s.track)}  [{shown(s.track.genre or '')}]  "
                       f"{shown(s.track.path)}\n")
+    tracks = list(file_tracks) if file_tracks is not None else [s.track for s in rows]
     if args.out:
-        tracks = list(file_tracks) if file_tracks is not None else [s.track for s in rows]
         with refusals_as_user_errors():
             path = lib.export_playlist(tracks, args.out, title=title, replace=args.force)
         err.write(f"Wrote {len(tracks)} tracks ({shown(title)}) to {shown(str(path))}\n")
+    send_to_mpd(args, [t.path for t in tracks], err)
 
 
 def _similar(args: argparse.Namespace, lib: Library, err: TextIO) -> tuple[Track, list[SimilarTrack]]:
@@ -188,6 +193,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with refusals_as_user_errors():
             path = lib.export_playlist(tracks, args.out, title=f"Like {seed.label()}", replace=args.force)
     err.write(f"Wrote {len(tracks)} tracks like {track_line(seed)} to {shown(str(path))}\n")
+    send_to_mpd(args, [t.path for t in tracks], err)
     return 0
 
 

@@ -48,7 +48,7 @@ from musicsim.library.records import (
     Track,
 )
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-from musicsim.library.tags import read_tags
+from musicsim.library.tags import read_tags, with_fallbacks
 from musicsim.library.writer import WriterLock
 from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
 from musicsim.model.device import describe_device, pick_device
@@ -241,7 +241,7 @@ class Library:
             for found, old in todo:  # outside the write lock
                 if stop():
                     break
-                tagged.append((found, old, read_tags(found.path)))
+                tagged.append((found, old, with_fallbacks(read_tags(found.path), found.path, root)))
             todo.clear()
             ids = []
             with cat.transaction() as conn:
