@@ -256,3 +256,32 @@ def open_window(qtbot, library, settings):
     yield make
     for w in windows:
         w.close()
+
+
+@pytest.fixture
+def message_boxes() -> list[tuple[str, str, str]]:
+    """``(kind, title, text)`` of every QMessageBox the app asked to show in this test (none is shown)."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _no_modal_message_boxes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Offscreen, a modal QMessageBox waits forever for a click: record it instead, answer OK, and fail the
+    test unless it asked for the ``message_boxes`` fixture (then it asserts what was shown itself)."""
+    import sys
+
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is None:
+        yield
+        return
+    box = widgets.QMessageBox
+    shown: list[tuple[str, str, str]] = (request.getfixturevalue("message_boxes")
+                                         if "message_boxes" in request.fixturenames else [])
+    for kind in ("warning", "critical", "information", "question"):
+        def show(parent, title, text, *args, _kind=kind, **kwargs):
+            shown.append((_kind, title, text))
+            return box.StandardButton.Ok
+        monkeypatch.setattr(box, kind, staticmethod(show))
+    yield
+    if shown and "message_boxes" not in request.fixturenames:
+        pytest.fail(f"the app showed message boxes nobody expected: {shown}")

@@ -447,6 +447,7 @@ def test_preview_plays_from_a_row_and_exports_xspf_with_the_seed(qtbot, open_win
 
     window.playlist.include_seed.setChecked(True)
     assert window.settings.export_include_seed
+    (tmp_path / "export").mkdir()  # a save dialog only offers existing folders
     out = tmp_path / "export" / "picked"  # no extension: the chosen filter's is added
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(out), "XSPF playlist (*.xspf)")))

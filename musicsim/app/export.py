@@ -46,4 +46,6 @@ def export_playlist(parent: QWidget, tasks: TaskRunner, tracks: Sequence[Track],
         QMessageBox.warning(parent, "Export failed", f"Could not save the playlist:\n{message}")
 
     items = list(tracks)
-    tasks.submit(lambda: write_playlist(items, out, title=title), on_saved, failed, name="export playlist")
+    # The save dialog has asked before replacing a file; the one overwrite rule still refuses non-playlists.
+    tasks.submit(lambda: write_playlist(items, out, title=title, replace=True), on_saved, failed,
+                 name="export playlist")
