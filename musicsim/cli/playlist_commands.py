@@ -83,8 +83,13 @@ def add_playlist_options(p: argparse.ArgumentParser, out_required: bool = False)
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
-    """The :class:`~musicsim.playlists.filters.Filters` the playlist options ask for."""
+    """The :class:`~musicsim.playlists.filters.Filters` the playlist options ask for (and ``--out`` checked
+    before any work is done)."""
+    from musicsim.library.playlist import PLAYLIST_SUFFIXES
     from musicsim.playlists.filters import Filters
+
+    if args.out and not args.out.lower().endswith(PLAYLIST_SUFFIXES):
+        raise UserError(f"--out {shown(args.out)}: a playlist file name ends in .m3u8, .m3u or .xspf.")
 
     for name in ("max_per_artist", "max_per_album"):
         if getattr(args, name) < 0:

@@ -57,6 +57,8 @@ INDEX_SAVE_INTERVAL_S = 30.0  # during analysis; the index is rebuilt from the c
 # A folder scope with at most this many analysed tracks is searched exactly over its own embeddings;
 # a larger one through the index with a filter (hnswlib calls the filter per visited node).
 EXACT_SCOPE_MAX = 5000
+JOURNEY_SEARCH_POINTS = 4  # nearest-neighbour searches spread along a journey's way to find its candidates
+JOURNEY_SEARCH_MOST = 1024  # nearest tracks per point at most (a journey weighs 800 candidates at most)
 RESOLVE_SHOWN = 5  # other matching tracks a Resolution names
 
 
@@ -384,14 +386,17 @@ class Library:
         return Pool.of(self._items(list(dict.fromkeys(ids)), search.version), dim=search.dim)
 
     def _widening(self, search: _Search, vectors: Sequence[np.ndarray], k: int,
-                  build: Callable[[Pool], list[SimilarTrack]], enough: int) -> list[SimilarTrack]:
-        """``build`` over ever wider pools (x4) until it returns ``enough`` rows or the scope is exhausted."""
-        k = min(max(k, 1), max(search.total, 1))
+                  build: Callable[[Pool], list[SimilarTrack]], enough: int,
+                  most: int | None = None) -> list[SimilarTrack]:
+        """``build`` over ever wider pools (x4) until it returns ``enough`` rows, the scope is exhausted
+        or ``k`` reached ``most`` nearest tracks per vector."""
+        last = search.total if most is None else min(search.total, most)
+        k = min(max(k, 1), max(last, 1))
         while True:
             found = build(self._pool(search, vectors, k))
-            if len(found) >= enough or k >= search.total:
+            if len(found) >= enough or k >= last:
                 return found
-            k = min(search.total, k * 4)
+            k = min(last, k * 4)
 
     def similar(self, seed: Seed, n: int = 10, max_per_artist: int | None = 2,
                 root: PathLike | None = None, filters: Filters | None = None) -> list[SimilarTrack]:
@@ -441,8 +446,12 @@ class Library:
         rules = filters if filters is not None else Filters()
         search = self._search(version, _scope(root))
         a, b = items
-        targets = list(_journey.slerp(a[1], b[1], np.linspace(0.0, 1.0, n)))
-        return self._widening(search, targets, 16, lambda pool: _journey.journey(a, b, pool, n, rules), n)
+        # candidates from a few points along the way (each search costs about the same for any small k)
+        points = min(n, JOURNEY_SEARCH_POINTS)
+        along = list(_journey.slerp(a[1], b[1], np.linspace(0.0, 1.0, points)))
+        return self._widening(search, along, -(-16 * n // points),
+                              lambda pool: _journey.journey(a, b, pool, n, rules), n,
+                              most=max(JOURNEY_SEARCH_MOST, -(-16 * n // points)))
 
     def radio(self, seeds: Sequence[Seed], root: PathLike | None = None,
               filters: Filters | None = None) -> RadioSession:

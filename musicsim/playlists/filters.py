@@ -125,7 +125,12 @@ class Pool:
     vectors: np.ndarray
 
     def __post_init__(self) -> None:
-        self.vectors = np.asarray(self.vectors, np.float32).reshape(len(self.tracks), -1)
+        vectors = np.asarray(self.vectors, np.float32)
+        if vectors.ndim != 2:
+            vectors = vectors.reshape(len(self.tracks), -1) if len(self.tracks) else np.zeros((0, 0), np.float32)
+        if len(vectors) != len(self.tracks):
+            raise ValueError(f"{len(self.tracks)} tracks but {len(vectors)} vectors")
+        self.vectors = vectors
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -153,6 +158,21 @@ class Pool:
     def merged(self, other: Pool) -> Pool:
         return Pool.of([*zip(self.tracks, self.vectors), *zip(other.tracks, other.vectors)],
                        dim=self.vectors.shape[1] if self.vectors.ndim == 2 else 0)
+
+
+def usable(pool: Pool, filters: Filters, seeds: Sequence[tuple[Track, np.ndarray]] = ()) -> np.ndarray:
+    """Which of ``pool``'s tracks a list from ``seeds`` may hold at all (before any caps): not a seed,
+    not a copy of a seed's recording, admitted by ``filters``. A boolean mask, computed at once."""
+    ids = {t.id for t, _ in seeds}
+    paths = {t.path for t, _ in seeds}
+    ok = np.array([t.id not in ids and t.path not in paths and filters.admits(t) for t in pool.tracks], bool)
+    if seeds and len(pool):
+        sims = pool.vectors @ np.stack([np.asarray(v, np.float32) for _, v in seeds]).T  # (n, seeds)
+        durations = np.array([np.nan if t.duration is None else t.duration for t in pool.tracks])
+        seed_durations = np.array([np.nan if t.duration is None else t.duration for t, _ in seeds])
+        apart = np.abs(durations[:, None] - seed_durations[None, :]) > DUPLICATE_DURATION_S  # NaN: not apart
+        ok &= ~((sims >= DUPLICATE_SIMILARITY) & ~apart).any(axis=1)
+    return ok.reshape(len(pool))
 
 
 def unit(v: np.ndarray) -> np.ndarray:

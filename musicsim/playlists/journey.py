@@ -2,26 +2,48 @@
 
 Targets are spaced evenly along the great circle from A to B on the unit sphere (slerp). Every
 candidate gets a place on the way, ``progress = sim(c, B) - sim(c, A)`` (A's is the lowest, B's the
-highest). The journey is the sequence of candidates with strictly increasing progress (so no song comes
-twice and no step goes back) that maximises, by dynamic programming, the sum of each song's similarity
-to its target plus ``PAIRWISE`` times each song's similarity to the one before it (A before the first,
-B after the last). The shared rules are then checked along the way; a song they refuse is dropped from
-the candidates and the search is run again.
+highest). The journey is the sequence of candidates in which every step increases both the progress and
+the similarity to B (so no song comes twice and no step goes back) that maximises, by dynamic
+programming, the sum of each song's similarity to its target plus ``PAIRWISE`` times each song's
+similarity to the one before it (A before the first, B after the last). The shared rules are then
+checked along the way; a song they refuse is dropped from the candidates and the search is run again.
+With too few usable songs between A and B, the journey is shorter (the longest such sequence).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
 from musicsim.library.records import SimilarTrack, Track
-from musicsim.playlists.filters import DUPLICATE_SIMILARITY, Filters, Pool, Selection, unit
+from musicsim.playlists.filters import DUPLICATE_SIMILARITY, Filters, Pool, Selection, unit, usable
 
 log = logging.getLogger(__name__)
 
 PAIRWISE = 1.0  # weight of the closeness to the previous song against the closeness to the target
 MAX_REPAIRS = 200  # searches re-run after the rules refused a song (each drops one candidate)
+MAX_CANDIDATES = 800  # songs the search weighs at most (the ones nearest the way): it is quadratic
+
+
+_blas: Any = None  # threadpoolctl's controller, made on first use
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the duration: the products here are small, and on a busy machine
+    (an analysis running, say) OpenBLAS's spinning worker threads made a journey 2x slower
+    (benchmarks/bench_playlists.py)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        yield
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -48,11 +70,11 @@ def progress(vectors: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _best_path(unary: np.ndarray, pair: np.ndarray, to_start: np.ndarray, to_end: np.ndarray) -> list[int]:
-    """Indices ``j_1 < ... < j_K`` maximising ``sum unary[j_k, k] + PAIRWISE * (to_start[j_1] +
-    sum pair[j_k-1, j_k] + to_end[j_K])`` (candidates sorted by progress; ``pair`` -inf where forbidden)."""
+    """Indices ``j_1, ..., j_K`` maximising ``sum unary[j_k, k] + PAIRWISE * (to_start[j_1] +
+    sum pair[j_k-1, j_k] + to_end[j_K])``; ``pair[i, j]`` is -inf where j may not follow i (every
+    allowed step must go forward in one order of the candidates: no song comes twice)."""
     m, steps = unary.shape
-    later = np.triu(np.ones((m, m), bool), k=1)  # later[i, j]: j comes after i
-    allowed = np.where(later, PAIRWISE * pair, -np.inf)
+    allowed = np.where(np.isfinite(pair), PAIRWISE * pair, -np.inf)
     score = unary[:, 0] + PAIRWISE * to_start
     back = np.zeros((steps, m), np.int64)
     for k in range(1, steps):
@@ -79,34 +101,48 @@ def journey(start: tuple[Track, np.ndarray], end: tuple[Track, np.ndarray], pool
     """
     if n < 2:
         raise ValueError("a journey has at least 2 songs: its start and its end")
+    with one_blas_thread():
+        return _journey(start, end, pool, n, filters)
+
+
+def _journey(start: tuple[Track, np.ndarray], end: tuple[Track, np.ndarray], pool: Pool, n: int,
+             filters: Filters) -> list[SimilarTrack]:
     (a_track, a_vec), (b_track, b_vec) = start, end
     a, b = unit(a_vec), unit(b_vec)
     steps = n - 2
     ends = [(a_track, a), (b_track, b)]
-    gate = Selection(filters, seeds=ends)
-    usable = [i for i, t in enumerate(pool.tracks) if gate.rejects(t, pool.vectors[i]) is None]
-    place = progress(pool.vectors[usable], a, b) if usable else np.zeros(0)
+    place = progress(pool.vectors, a, b) if len(pool) else np.zeros(0)
     low, high = float(progress(a[None, :], a, b)[0]), float(progress(b[None, :], a, b)[0])
-    inside = [(p, i) for p, i in zip(place.tolist(), usable) if low < p < high]
-    inside.sort()
-    idx = [i for _, i in inside]
+    between = np.flatnonzero((place > low) & (place < high))
+    ok = usable(Pool([pool.tracks[i] for i in between], pool.vectors[between]), filters, ends)
+    keep = between[ok]
+    if len(keep) > MAX_CANDIDATES:  # the dynamic programme is quadratic: the songs nearest the way
+        near_way = (pool.vectors[keep] @ slerp(a, b, np.linspace(0, 1, steps + 2)).astype(np.float32).T).max(axis=1)
+        keep = np.sort(keep[np.argsort(-near_way, kind="stable")[:MAX_CANDIDATES]])
+    idx = [int(i) for i in keep[np.argsort(place[keep], kind="stable")]]  # by progress
     middle: list[int] = []
     if steps and idx:
-        vectors = pool.vectors[idx].astype(np.float64)
-        targets = slerp(a, b, np.arange(1, steps + 1) / (steps + 1))
-        unary = vectors @ targets.T  # (m, steps)
-        pair = vectors @ vectors.T
-        pair[pair >= DUPLICATE_SIMILARITY] = -np.inf  # maybe one recording twice: never side by side
-        to_start, to_end = vectors @ a.astype(np.float64), vectors @ b.astype(np.float64)
+        vectors = pool.vectors[idx]
+        targets = slerp(a, b, np.arange(1, steps + 1) / (steps + 1)).astype(np.float32)
+        unary = (vectors @ targets.T).astype(np.float64)  # (m, steps)
+        to_start, to_end = (vectors @ a).astype(np.float64), (vectors @ b).astype(np.float64)
+        pair = (vectors @ vectors.T).astype(np.float64)
+        # a step goes forward (progress) and nearer to B: ahead[i, j] when j may follow i
+        ahead = np.triu(np.ones(pair.shape, bool), k=1) & (to_end[None, :] > to_end[:, None])
+        pair[~ahead | (pair >= DUPLICATE_SIMILARITY)] = -np.inf  # maybe one recording twice: never side by side
         live = np.ones(len(idx), bool)
+        k = steps
         for _ in range(MAX_REPAIRS):
-            k = min(steps, int(live.sum()))
+            k = min(k, int(live.sum()))
             if k == 0:
                 break
             rows = np.flatnonzero(live)
-            # fewer candidates than steps: a shorter journey on the targets nearest each candidate
+            # fewer songs than steps: a shorter journey, on targets spread the same way
             cols = np.arange(steps) if k == steps else np.round(np.linspace(0, steps - 1, k)).astype(int)
             path = _best_path(unary[np.ix_(rows, cols)], pair[np.ix_(rows, rows)], to_start[rows], to_end[rows])
+            if not path:  # no k of them go steadily towards B one after the other
+                k -= 1
+                continue
             picked = [int(rows[j]) for j in path]
             check = Selection(filters, seeds=ends, counted=[a_track, b_track])
             refused = next((j for j in picked if not check.offer(pool.tracks[idx[j]], vectors[j], 0.0)), None)

@@ -18,7 +18,7 @@ from musicsim.library.records import SimilarTrack, Track
 from musicsim.playlists.filters import Filters, Pool, Selection
 
 SOFTMIN_TEMPERATURE = 0.1  # cosine units: close to the plain minimum, but smooth
-OWN_WEIGHT = 0.5  # a seed's ranking: this much its own similarity, the rest the soft minimum over all seeds
+OWN_WEIGHT = 0.3  # a seed's ranking: this much its own similarity, the rest the soft minimum over all seeds
 MINUS_WEIGHT = 1.0  # how much a candidate's similarity to the nearest minus seed lowers it
 
 
@@ -55,8 +55,12 @@ def mix(seeds: Sequence[tuple[Track, np.ndarray]], pool: Pool, n: int, filters: 
     seed_vectors = np.stack([np.asarray(v, np.float32) for _, v in seeds])
     minus_vectors = np.stack([np.asarray(v, np.float32) for _, v in minus]) if minus else None
     keys, score = mix_scores(pool, seed_vectors, minus_vectors)
-    orders = [[i for i in np.argsort(-keys[:, s], kind="stable").tolist() if keys[i, s] > -np.inf]
-              for s in range(len(seeds))]
+    home = np.argmax(pool.vectors @ seed_vectors.T, axis=1)  # the seed each track is nearest to
+    orders = []
+    for s in range(len(seeds)):
+        ranked = [i for i in np.argsort(-keys[:, s], kind="stable").tolist() if keys[i, s] > -np.inf]
+        # a seed's turn takes from its own neighbourhood (tracks nearer to it than to any other seed) first
+        orders.append([i for i in ranked if home[i] == s] + [i for i in ranked if home[i] != s])
     positions = [0] * len(seeds)
     chosen = Selection(filters, seeds=[*seeds, *minus])
     turn = 0
@@ -71,7 +75,3 @@ def mix(seeds: Sequence[tuple[Track, np.ndarray]], pool: Pool, n: int, filters: 
                 break
     return chosen.result()
 
-
-def nearest_seed(result: Sequence[SimilarTrack], vectors: dict[int, np.ndarray], seeds: np.ndarray) -> list[int]:
-    """For each track of ``result``, the index of the seed it is nearest to (for measuring coverage)."""
-    return [int(np.argmax(np.asarray(seeds) @ vectors[s.track.id])) for s in result]

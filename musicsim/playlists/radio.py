@@ -140,8 +140,9 @@ class RadioSession:
 
     # -- listening -----------------------------------------------------------------------------
     def feedback(self, track_id: int, listened_s: float, skipped: bool) -> None:
-        """What happened to a song handed out: heard for ``listened_s`` seconds, or ``skipped`` (Next
-        pressed early). Moves the stream (module docstring); unknown songs are ignored."""
+        """What happened to a song: heard for ``listened_s`` seconds, or ``skipped`` (Next pressed early).
+        Call it once per song played (one handed out, or one the listener chose); it moves the stream
+        (module docstring). Songs no longer in the library are ignored."""
         item = self._handed.get(track_id)
         if item is None:
             found = self.source.items([track_id])
@@ -157,7 +158,7 @@ class RadioSession:
         vector = unit(vector)
         if skipped:
             self.negative = SKIP_DECAY * self.negative + vector
-            if not replay:  # a replay has the barred songs from the saved state
+            if not replay and SKIP_NEIGHBOURS > 0:  # a replay has the barred songs from the saved state
                 near = self.source.search(vector, SKIP_NEIGHBOURS, {track.id})
                 self.barred.update(t.id for t in near.tracks)
             self.barred.add(track.id)
