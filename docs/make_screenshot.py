@@ -14,6 +14,11 @@ docs/screenshot-listening.png on real music: the corpus of full-length songs fro
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
         --data-dir /tmp/corpus-data --radio "Sky Vibe" --browse "Battle Music" --out docs/screenshot-listening.png
 
+From a worktree whose package is not the one installed in the venv, put ``PYTHONPATH=.`` in front. Without a
+sound server the player bar shows "No sound output" (true, but noise in a picture): a PulseAudio null sink
+(``pulseaudio -n -L module-null-sink -L "module-native-protocol-unix socket=/tmp/pulse-native"`` and
+``PULSE_SERVER=unix:/tmp/pulse-native``) gives QtMultimedia a device to play on.
+
 The listening shot starts a radio from the ``--radio`` song, listens to the first song and skips the next
 (so the radio has steered once), then selects the ``--browse`` song in the library: Up next keeps playing the
 radio while the similar-songs preview follows the selection. Generated songs come from the test suite's

@@ -130,6 +130,20 @@ def test_the_end_of_a_song_plays_the_next_one_in_the_queue(qtbot, open_window, c
     assert queue.current == queue.row_count() - 1
 
 
+def test_a_song_that_cannot_be_played_is_said_and_passed_over(qtbot, open_window, copy_music):
+    window = open_window(copy_music())
+    wait_idle(qtbot, window)
+    play_similar_of(qtbot, window, 0)
+    queue = window.listening.queue
+    broken = queue.track_at(1)
+    os.remove(broken.path)  # gone since the queue was made
+    window.playback.next()
+    qtbot.waitUntil(lambda: queue.current == 2, timeout=10_000)
+    assert playing_path(window) == queue.track_at(2).path
+    qtbot.waitUntil(lambda: window.status.message().startswith(f"Could not play “{broken.title}”"), timeout=5_000)
+    assert queue.track_at(1).id == broken.id  # the row stays; the user may remove it
+
+
 def test_play_next_add_remove_reorder_and_clear(qtbot, open_window, copy_music):
     window = open_window(copy_music())
     wait_idle(qtbot, window)
@@ -590,27 +604,35 @@ def test_playing_songs_prints_no_ffmpeg_block_on_stderr(music_dir: Path, tmp_pat
 
 
 def test_resume_counts_the_whole_run_and_the_pause_tooltip_follows(qtbot, open_window, tmp_path, write_song):
+    n = 100  # enough that analysis lasts well past the engine's first one-second batch
     music = tmp_path / "many"
-    for i in range(60):
+    for i in range(n):
         write_song(music / f"song{i:03d}.wav", seed=700 + i, seconds=3.0, sample_rate=16000, title=f"S{i}")
     window = open_window(music, workers=0)
-    seen = []
-    window.analysis.progress.connect(lambda p: seen.append((p.done, p.total)))
     pause = window.commands.pause
     assert pause.toolTip().startswith("Pause analysis")
-    qtbot.waitUntil(lambda: any(done >= 1 for done, _ in seen), timeout=120_000)
-    pause.trigger()
-    assert pause.text() == "Resume" and pause.toolTip() == pause.statusTip() == "Resume analysis where it stopped"
+    seen: list[tuple[int, int]] = []
+
+    def on_progress(p) -> None:  # the user presses Pause as the first results are reported
+        seen.append((p.done, p.total))
+        if p.done >= 1 and pause.text() == "Pause" and window.analysis.state.value == "analysing":
+            pause.trigger()
+
+    window.analysis.progress.connect(on_progress)
+    qtbot.waitUntil(lambda: pause.text() == "Resume", timeout=120_000)
+    assert pause.toolTip() == pause.statusTip() == "Resume analysis where it stopped"
     wait_idle(qtbot, window)
     done_before = window.library_pane.model.counts()["analysed"]
-    assert 1 <= done_before < 60
+    assert 1 <= done_before < n
+    window.analysis.progress.disconnect(on_progress)
     seen.clear()
+    window.analysis.progress.connect(lambda p: seen.append((p.done, p.total)))
     pause.trigger()  # Resume
     assert pause.text() == "Pause" and pause.toolTip().startswith("Pause analysis")
     wait_idle(qtbot, window)
-    assert seen and all(total == 60 for _, total in seen), seen  # not 60 - done_before
-    assert all(done >= done_before for done, _ in seen) and seen[-1][0] == 60
-    assert window.status.progress_bar.format() == "60 / 60"
+    assert seen and all(total == n for _, total in seen), seen  # not n - done_before
+    assert all(done >= done_before for done, _ in seen) and seen[-1][0] == n
+    assert window.status.progress_bar.format() == f"{n} / {n}"
 
 
 def test_songs_waiting_for_analysis_say_queued_and_the_one_in_progress_analysing(qtbot, open_window, copy_music):
@@ -656,6 +678,20 @@ def test_untagged_songs_sort_after_tagged_ones(qtbot, open_window, copy_music, w
     artists = [proxy.index(r, TrackTableModel.ARTIST).data() for r in range(proxy.rowCount())]
     assert artists[-1] == "" and "Zed" in artists and artists[0] != ""  # the default sort is by artist
     assert proxy.index(artists.index("Zed"), TrackTableModel.ALBUM).data() == "Zed Album"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12 on")
+def test_the_qt_binding_keeps_none_alive_through_hours_of_playback(qapp):
+    """PySide6 6.12.0 loses one reference to None per void method call: a window playing a song makes ~40 such
+    calls a second (position label and slider), None's ~60 000 references ran out after ~25 minutes and the
+    app died with "Fatal Python error: none_dealloc". pyproject.toml excludes that version."""
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    before = sys.getrefcount(None)
+    for _ in range(5000):
+        label.setText("x")
+    assert before - sys.getrefcount(None) < 500, "this PySide6 drops a reference to None on every call"
 
 
 def test_what_counts_as_a_skip():

@@ -12,7 +12,7 @@ chosen, and is False at the end of a song, on Previous, or when a new queue repl
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from musicsim.app.player import PlayerBar
 from musicsim.app.queue import QueueModel
@@ -39,6 +39,7 @@ class Playback(QObject):
         player.previous_requested.connect(self.previous)
         player.ended.connect(self._on_ended)
         player.play_requested.connect(self._on_play_requested)
+        player.failed.connect(self._on_failed)
 
     # -- commands --------------------------------------------------------------------------
     def play_row(self, row: int, skipping: bool = False) -> None:
@@ -114,6 +115,22 @@ class Playback(QObject):
         row = self.queue.current if self.queue.current is not None else self.queue.next_row()
         if row is not None:
             self.play_row(row)
+
+    @Slot(str)
+    def _on_failed(self, _message: str) -> None:
+        """A song that cannot be played (its file went, or it will not decode): on to the next one, as at its end.
+
+        Not reported as listened or skipped. The player bar says why; the queue keeps the row.
+        """
+        self._unreported = False
+        broken = self.queue.current
+        if broken is not None:
+            QTimer.singleShot(0, lambda: self._advance_from(broken))
+
+    def _advance_from(self, row: int) -> None:
+        after = self.queue.next_row()
+        if self.queue.current == row and after is not None:  # nothing else was chosen meanwhile
+            self._play(after)
 
     def _ran_out(self, skipping: bool) -> None:
         self._waiting, self._waiting_skips = True, skipping

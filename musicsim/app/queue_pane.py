@@ -105,6 +105,8 @@ class QueuePane(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.TITLE, QHeaderView.ResizeMode.Stretch)
+        # the header does not re-measure a ResizeToContents column when rows are appended: done in _refresh
+        header.setSectionResizeMode(QueueModel.ARTIST, QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
         self.view.activated_row.connect(self.play_row)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -154,6 +156,10 @@ class QueuePane(QWidget):
         parts = [p for p in (source, summary if q.row_count() else "", self._doing) if p]
         self.subtitle.setText(" — ".join(parts))
         self._stack.setCurrentWidget(self.view if q.row_count() else self.placeholder)
+        self.view.resizeColumnToContents(QueueModel.ARTIST)
+        widest = max(80, int(self.view.viewport().width() * 0.4))
+        if self.view.columnWidth(QueueModel.ARTIST) > widest:
+            self.view.setColumnWidth(QueueModel.ARTIST, widest)
         current = q.current
         if current is not None:
             self.view.scrollTo(q.index(current, 0), QAbstractItemView.ScrollHint.EnsureVisible)
