@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError
+    from musicsim.model.errors import ModelFileError, ModelNotFoundError
 
     lib = open_library(args)
     cancel = threading.Event()
@@ -56,6 +56,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def work() -> None:
         try:
+            lib.preload()  # model and workers get ready during the folder walk
             synced = result["sync"] = lib.sync_folder(args.folder, cancel=cancel)
             if synced.cancelled:
                 return
