@@ -23,7 +23,7 @@ from benchmarks.common import random_model
 from musicsim.model.checkpoint import default_model_path
 from musicsim.model.inference import load_model
 
-REAL_MODEL = default_model_path().parent / "musicnn-msd.pt"
+REAL_MODEL = default_model_path().parent / "musicnn-msd.safetensors"
 CONFIGS = [(1, 1, 1), (1, 2, 1), (1, 4, 1), (1, 16, 1), (1, 64, 1), (2, 2, 1), (2, 8, 1), (2, 64, 1),
            (1, 2, 2), (1, 4, 2)]
 

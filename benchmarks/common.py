@@ -8,14 +8,11 @@ import random
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from musicsim.audio.decode import load
 from musicsim.audio.encode import encode
 from musicsim.features import MUSICNN
 from musicsim.genres import GENRES
-from musicsim.model.checkpoint import Checkpoint, save_checkpoint
-from musicsim.model.network import NetworkConfig, TwoStreamResCNN
 
 GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan"
 CORPUS = Path(os.environ.get("MUSICSIM_CORPUS", "/work/corpus/library"))
@@ -24,6 +21,11 @@ FORMATS = ("mp3", "flac", "m4a", "ogg", "opus")
 
 def random_model(path: Path, seed: int = 0) -> Path:
     """A model file of the real architecture with random weights (same cost as the shipped one)."""
+    import torch
+
+    from musicsim.model.checkpoint import Checkpoint, save_checkpoint
+    from musicsim.model.network import NetworkConfig, TwoStreamResCNN
+
     torch.manual_seed(seed)
     cfg = NetworkConfig()
     net = TwoStreamResCNN(cfg)
@@ -79,7 +81,8 @@ def _decode_stereo(path: Path, rate: int) -> np.ndarray:
 
     with av.open(str(path)) as f:
         res = av.AudioResampler(format="flt", layout="stereo", rate=rate)
-        parts = [np.asarray(fr.to_ndarray()).reshape(-1, 2) for frame in f.decode(audio=0) for fr in res.resample(frame)]
+        parts = [np.asarray(fr.to_ndarray()).reshape(-1, 2)
+                 for frame in f.decode(audio=0) for fr in res.resample(frame)]
         parts += [np.asarray(fr.to_ndarray()).reshape(-1, 2) for fr in res.resample(None)]
     return np.concatenate(parts)
 
@@ -111,3 +114,9 @@ def corpus_songs(out: Path, n: int, formats: tuple[str, ...] = FORMATS, min_seco
         if not path.exists():
             encode(path, _decode_stereo(CORPUS / row["path"], rate), rate)
     return paths
+
+
+def small_song(path: Path, seconds: float = 2.0, rate: int = 22050) -> Path:
+    """A short tone, for benchmarks that need a real audio file but do not analyse it."""
+    t = np.arange(int(seconds * rate)) / rate
+    return encode(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)

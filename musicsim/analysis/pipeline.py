@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from musicsim.model.inference import LoadedModel
     from musicsim.model.onnx_model import OnnxModel
 
-    Model = LoadedModel | OnnxModel
+    Model: TypeAlias = LoadedModel | OnnxModel
 
 PREFETCH = 2  # jobs queued per worker, so a worker never waits for its next file
 # Patches per forward pass on a CPU. Passes of 1-2 patches cost about half the CPU time per patch of
@@ -165,7 +165,7 @@ def _context() -> Any:  # a multiprocessing context (typeshed's BaseContext lack
         ctx = mp.get_context("forkserver")
         preload = ["musicsim.analysis.worker"]
         if onnxruntime_available():
-            preload.append("musicsim.model.onnx_model")  # each worker's engine: imported once, in the server
+            preload += ["onnxruntime", "musicsim.model.onnx_model"]  # each worker's engine, imported once
         ctx.set_forkserver_preload(preload)
         return ctx
     return mp.get_context("spawn")
@@ -296,7 +296,7 @@ def run_analysis(
     workers = default_workers() if workers is None else max(0, workers)
     cancel = cancel or threading.Event()
     if model.in_workers:
-        engine = model.payload()
+        engine = cast("OnnxModel", model).payload()
         if batch_size:
             engine = replace(engine, batch_size=batch_size)
         if workers == 0:

@@ -61,7 +61,7 @@ def analyse_fully(track_id: int, path: str, cfg: FeatureConfig, n_segments: int,
         return track_id, None, error
     try:
         return track_id, pool_segments(engine.predict(patches)), None
-    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: that file fails, the worker goes on
+    except Exception as exc:
         log.warning("inference failed on %s", path, exc_info=True)
         return track_id, None, f"the network failed on this file ({type(exc).__name__}: {exc})"
 

@@ -64,6 +64,8 @@ class AnalysisWorker(QThread):
 
     def run(self) -> None:  # runs on the worker thread
         try:
+            if self.job.analyse:
+                self.library.preload()  # the model loads (in the background) while the catalogue is read
             self._emit_snapshot()
             if self.job.folder is not None:
                 self._sync(self.job.folder)
@@ -156,7 +158,7 @@ class _Relay(QObject):
     error = Signal(str)
 
     def __init__(self, on_done: Callable[[Any], None], on_error: Callable[[str], None] | None,
-                 runner: "TaskRunner") -> None:
+                 runner: TaskRunner) -> None:
         super().__init__(runner)
         self._on_done, self._on_error, self._runner = on_done, on_error, runner
         self.done.connect(self._deliver_done)  # QObject slot: queued onto this object's (GUI) thread

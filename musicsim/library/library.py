@@ -31,7 +31,6 @@ from musicsim.library.records import (
     Track,
 )
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-from musicsim.library.tags import read_tags
 from musicsim.model.errors import ModelFileError, ModelNotFoundError
 from musicsim.model.modelfile import default_model_path, read_meta
 from musicsim.model.runtime import planned_device
@@ -114,7 +113,7 @@ class Library:
             from musicsim.analysis.pipeline import warm_up
 
             warm_up()
-        except Exception:  # noqa: BLE001 - the pipeline starts its workers anyway
+        except Exception:
             log.warning("starting the analysis fork server early failed", exc_info=True)
         log.info("analysis ready in %.2f s (%s on %s)", time.monotonic() - t0, model.version, model.device_name)
 
@@ -143,6 +142,8 @@ class Library:
         dropped (the walk was incomplete) and the report says ``cancelled``.
         Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
         """
+        from musicsim.library.tags import read_tags  # mutagen: only cataloguing needs it
+
         root = _absolute(folder)
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)

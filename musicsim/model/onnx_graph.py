@@ -159,7 +159,8 @@ def build_graph(cfg: NetworkConfig, weights: dict[str, np.ndarray], frames: int,
     head = g.op("Conv", fmap, g.const(w["genre_head.weight"], "w"), g.const(w["genre_head.bias"]))
     logits = g.op("ReduceMean", head, axes=[2], keepdims=0)
     g.op("Softmax", logits, out="genre_probs", axis=1)
-    outputs = [_value_info("embedding", ["batch", cfg.embedding_size]), _value_info("genre_probs", ["batch", cfg.n_genres])]
+    outputs = [_value_info("embedding", ["batch", cfg.embedding_size]),
+               _value_info("genre_probs", ["batch", cfg.n_genres])]
     embedding = mean  # the "pooled" embedding
     if cfg.backend_units:
         peak = g.op("ReduceMax", fmap, axes=[2], keepdims=0)

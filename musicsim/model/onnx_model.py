@@ -12,15 +12,17 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 
 from musicsim.features import FeatureConfig
 from musicsim.model.modelfile import ModelMeta, default_model_path, is_legacy, read_model
 from musicsim.model.onnx_graph import build_graph
 from musicsim.model.outputs import SegmentOutputs
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class OnnxPayload:
 
 
 def _session(graph: bytes, threads: int) -> ort.InferenceSession:
+    import onnxruntime as ort
+
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -60,8 +64,15 @@ class OnnxModel:
         self.graph = graph
         self.batch_size = max(1, batch_size)
         self.threads = threads
-        self.session = _session(graph, threads)
-        self.has_tags = any(o.name == "tag_probs" for o in self.session.get_outputs())
+        self.has_tags = bool(meta.network.backend_units and meta.network.n_tags)
+        self._session: ort.InferenceSession | None = None  # built on first use: the parent of the
+        # worker processes only ships the graph, and never imports ONNX Runtime itself
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        if self._session is None:
+            self._session = _session(self.graph, self.threads)
+        return self._session
 
     @classmethod
     def from_weights(cls, meta: ModelMeta, weights: dict[str, np.ndarray], **kw: Any) -> OnnxModel:
@@ -85,7 +96,10 @@ class OnnxModel:
 
     @classmethod
     def from_payload(cls, payload: OnnxPayload) -> OnnxModel:
-        return cls(ModelMeta.from_dict(payload.meta), payload.graph, payload.batch_size)
+        """The engine a worker runs (its session built at once, before the worker reports ready)."""
+        model = cls(ModelMeta.from_dict(payload.meta), payload.graph, payload.batch_size)
+        _ = model.session
+        return model
 
     @property
     def version(self) -> str:

@@ -17,16 +17,16 @@ import importlib.util
 import logging
 import os
 import platform
+import re
 import sys
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from musicsim.model.inference import LoadedModel
     from musicsim.model.onnx_model import OnnxModel
 
-    AnalysisModel = LoadedModel | OnnxModel
+    AnalysisModel: TypeAlias = LoadedModel | OnnxModel
 
 log = logging.getLogger(__name__)
 TORCH_DEVICES = ("cuda", "mps")
@@ -48,25 +48,35 @@ def onnxruntime_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def _torch_build() -> str | None:
-    """The installed torch's version string ("2.13.0+cpu"), or None without torch; reads no torch code."""
+def _torch_gpu_build() -> bool | None:
+    """Whether the installed torch was built for a GPU (CUDA or ROCm); None without torch.
+
+    Reads ``torch/version.py`` as text (``cuda = '12.4'`` or ``cuda: Optional[str] = None``): no torch code runs.
+    """
     try:
-        return metadata.version("torch")
-    except metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
         return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        text = (Path(next(iter(spec.submodule_search_locations))) / "version.py").read_text()
+    except OSError:
+        return True  # unknown build: let torch tell
+    return any(re.search(rf"^{name}(: Optional\[str\])? = '", text, re.M) for name in ("cuda", "hip"))
 
 
 def accelerator_possible() -> bool:
     """Whether a GPU could be usable here (then only torch can tell); False means the CPU for sure."""
-    build = _torch_build()
-    if build is None:
+    gpu_build = _torch_gpu_build()
+    if gpu_build is None:
         return False
     if sys.platform == "darwin":
-        return platform.machine() == "arm64"  # Apple MPS
-    if "+cpu" in build:
+        return platform.machine() == "arm64"  # Apple MPS (any torch build)
+    if not gpu_build:
         return False
     if sys.platform.startswith("linux"):
-        return bool(glob.glob("/dev/nvidia[0-9]*")) or Path("/dev/dxg").exists()  # NVIDIA / WSL
+        return bool(glob.glob("/dev/nvidia[0-9]*") or glob.glob("/dev/kfd")) or Path("/dev/dxg").exists()
     return True  # Windows: a CUDA build may find a GPU
 
 
