@@ -31,6 +31,7 @@ from musicsim.library.records import (
     Track,
 )
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
+from musicsim.library.tags import read_tags
 from musicsim.model.errors import ModelFileError, ModelNotFoundError
 from musicsim.model.modelfile import default_model_path, read_meta
 from musicsim.model.runtime import planned_device
@@ -142,8 +143,6 @@ class Library:
         dropped (the walk was incomplete) and the report says ``cancelled``.
         Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing.
         """
-        from musicsim.library.tags import read_tags  # mutagen: only cataloguing needs it
-
         root = _absolute(folder)
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)

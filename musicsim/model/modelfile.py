@@ -89,18 +89,18 @@ def _read_header(f: Any, path: Path) -> tuple[dict[str, Any], int]:
     """The parsed JSON header and the offset where tensor data starts."""
     head = f.read(8)
     if len(head) < 8:
-        raise ModelFileError(f"{path} is not a musicsim model file (too short).")
+        raise ModelFileError(f"Cannot read model file {path}: not a musicsim model file (too short).")
     (n,) = struct.unpack("<Q", head)
     if n > MAX_HEADER:
-        raise ModelFileError(f"{path} is not a musicsim model file (format {FORMAT}).")
+        raise ModelFileError(f"Cannot read model file {path}: not a musicsim model file (format {FORMAT}).")
     raw = f.read(n)
     try:
         header = json.loads(raw)
         meta = json.loads(header["__metadata__"][META_KEY])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"{path} is not a musicsim model file (format {FORMAT}).") from exc
+        raise ModelFileError(f"Cannot read model file {path}: not a musicsim model file (format {FORMAT}).") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a musicsim model file (format {FORMAT}).")
+        raise ModelFileError(f"Cannot read model file {path}: not a musicsim model file (format {FORMAT}).")
     header["__metadata__"] = meta
     return header, 8 + n
 
