@@ -126,3 +126,27 @@ def test_pipeline_results_equal_across_workers_and_batches_and_torch(tmp_path: P
             _close(result.genre_probs, ref.genre_probs)
     single = analyse_file(songs[1], onnx, segments_per_track=3)
     _close(single.embedding, runs[0][1].result.embedding)  # type: ignore[union-attr]
+
+
+def test_batches_across_tracks_as_on_a_gpu_give_the_same_results(tmp_path: Path, write_song) -> None:
+    """The GPU path (decode workers, torch in the parent, one batch across tracks), exercised on the CPU."""
+    songs = [write_song(tmp_path / f"s{i}.flac", seed=10 + i, seconds=10) for i in range(4)]
+    jobs = [AnalysisJob(i, str(p)) for i, p in enumerate(songs)]
+    ckpt = _checkpoint(5)
+
+    class BatchingTorch(LoadedModel):
+        on_cpu = False  # type: ignore[assignment]  # take the GPU's code path on the CPU
+
+    def run(model: object, **kw: object) -> dict[int, JobResult]:
+        got: dict[int, JobResult] = {}
+        run_analysis(jobs, model, segments_per_track=3, on_results=lambda b: got.update({r.track_id: r for r in b}),
+                     **kw)
+        return got
+
+    across = run(BatchingTorch(ckpt, device="cpu"), workers=2, batch_size=7)  # batches span tracks
+    per_track = run(OnnxModel.from_weights(ckpt.meta, ckpt.arrays()), workers=2)
+    for i in range(4):
+        a, b = across[i].result, per_track[i].result
+        assert a is not None and b is not None
+        _close(a.embedding, b.embedding)
+        _close(a.tag_probs, b.tag_probs)

@@ -64,9 +64,9 @@ class AnalysisWorker(QThread):
 
     def run(self) -> None:  # runs on the worker thread
         try:
-            if self.job.analyse:
-                self.library.preload()  # the model loads (in the background) while the catalogue is read
             self._emit_snapshot()
+            if self.job.analyse:
+                self.library.preload()  # the model loads in the background while the folder is checked
             if self.job.folder is not None:
                 self._sync(self.job.folder)
             if self.job.analyse and not self.cancel_event.is_set():

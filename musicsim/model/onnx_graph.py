@@ -8,7 +8,7 @@ consists of are encoded here (field numbers from onnx.proto, opset 17).
 
 Inference-only rewrites, exact up to float rounding: the front end's bias, ReLU and batch norm are
 applied after the max over frequency (all are monotone per channel; a channel with a negative
-batch-norm scale takes the min instead).
+batch-norm scale takes the min instead, as the max of its negated filter).
 """
 
 from __future__ import annotations
@@ -135,12 +135,15 @@ def build_graph(cfg: NetworkConfig, weights: dict[str, np.ndarray], frames: int,
     branches += [(f"temporal.{i}", _same_pad(length)) for i, length in enumerate(cfg.temporal_lengths)]
     front = []
     for prefix, (lo, hi) in branches:
-        y = g.op("Conv", x, g.const(w[f"{prefix}.conv.weight"], "w"), pads=[lo, 0, hi, 0])  # (B, C, T, F')
         scale, shift = _bn(w, f"{prefix}.bn")
+        # Max over frequency of an increasing map, min of a decreasing one (negative scale): min(y) is
+        # -max(-y), so those channels' filters are negated (exact) and one ReduceMax serves all.
+        sign = np.where(scale < 0, -1.0, 1.0).astype(np.float32)
+        kernel = w[f"{prefix}.conv.weight"] * sign[:, None, None, None]
+        y = g.op("Conv", x, g.const(kernel, "w"), pads=[lo, 0, hi, 0])  # (B, C, T, F')
         pooled = g.op("ReduceMax", y, axes=[3], keepdims=0)  # (B, C, T)
-        if (scale < 0).any():  # max of an increasing map, min of a decreasing one
-            pooled = g.op("Where", g.const(col(scale < 0).astype(np.bool_)),
-                          g.op("ReduceMin", y, axes=[3], keepdims=0), pooled)
+        if (sign < 0).any():
+            pooled = g.op("Mul", pooled, g.const(col(sign)))
         h = g.op("Relu", g.op("Add", pooled, g.const(col(w[f"{prefix}.conv.bias"]))))
         front.append(g.op("Add", g.op("Mul", h, g.const(col(scale))), g.const(col(shift))))
     h = g.op("Concat", *front, axis=1)
