@@ -11,10 +11,13 @@ to mp3/flac/m4a/ogg/opus (benchmarks/common.py ``corpus_songs``). Appends to res
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in musicsim's workers (else the log-mel's BLAS call spins)
+
 import argparse
 import json
 import math
-import os
 import statistics
 import tempfile
 import time
