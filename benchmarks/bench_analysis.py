@@ -1,149 +1,183 @@
 """Analysis speed on full-length songs of mixed formats: musicsim vs bliss vs a naive baseline.
 
-    nice .venv/bin/python -m benchmarks.bench_analysis [--songs 12] [--workers N] [--model FILE]
+    nice .venv/bin/python -m benchmarks.bench_analysis [--songs 50] [--repeat 3] [--workers N]
 
-Same files, same run, files already in the page cache for everyone:
+Same files, same run, files in the page cache for everyone. Each contender runs as a fresh process
+(``python -m benchmarks.bench_analysis --child NAME``), timed from its start to its exit, start-up
+included (imports, loading the model, starting workers: what a person running ``musicsim scan``
+waits for):
 
-* **musicsim**: ``Library.scan`` end to end (tags, decode+features in worker processes,
-  batched inference, SQLite writes, hnswlib index), ``--workers`` decode processes.
-* **bliss**: ``bliss_audio.Song(path)`` (bliss-rs) over a process pool of the same size.
-* **naive**: one process, ``librosa.load`` of the whole file at 16 kHz, log-mel of the whole
-  track, every consecutive window through the model (musicnn's extractor), mean-pooled.
+* **musicsim**: ``Library.scan`` of the folder, end to end (walk, tags, decode + features + network in
+  worker processes, SQLite, hnswlib), default engine (ONNX Runtime on a CPU), ``--workers`` processes.
+* **musicsim-torch**: the same scan with the PyTorch engine on the CPU (the engine before issue 10:
+  decode workers, inference threads in the parent).
+* **bliss**: ``bliss_audio.Song(path)`` (bliss-rs 0.1.11) over a process pool of ``--workers`` processes.
+* **naive** (``--naive-songs K``, on the first K songs): one process, the whole file decoded at 16 kHz,
+  the log-mel of the whole track, every consecutive window through the network (musicnn's extractor),
+  mean-pooled.
 
-Wall time and CPU time (this process, its children and musicsim's decode workers) are both
-reported: on a shared machine CPU time is the steadier measure. Then, one process, one thread,
-one file at a time, where musicsim's CPU time goes: decoding the windows, features, model;
-and the wall time of catalogue writes during the scan. Songs (GTZAN clips looped into 3-5 minute tracks, encoded
-as mp3/flac/m4a/ogg) are made once in ``--songs-dir``. The model defaults to the shipped
-musicnn port (or a random-weight checkpoint of the same architecture: same cost).
-Appends JSON lines to benchmarks/results/analysis.jsonl.
+Wall time and CPU time are both reported; CPU time counts the contender's process, its reaped
+children (bliss's pool) and musicsim's worker processes and fork server (read from /proc, since
+they are not the contender's children): on a shared machine CPU time is the steadier measure.
+Then, one process, one thread, where musicsim's CPU time goes per track. Songs: full-length corpus
+songs transcoded to mp3/flac/m4a/ogg/opus (benchmarks/common.py ``corpus_songs``; without the corpus,
+``--gtzan`` loops GTZAN clips into songs). Appends JSON lines to benchmarks/results/analysis.jsonl.
 """
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in musicsim's workers (the breakdown runs here)
+
 import argparse
 import json
-import os
 import platform
 import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from benchmarks.common import make_songs, random_model
-from musicsim.analysis import pipeline
-from musicsim.analysis.pipeline import default_workers, infer
-from musicsim.analysis.segments import DEFAULT_SEGMENTS, window_starts
-from musicsim.audio.decode import load_windows, open_audio
-from musicsim.features import patches, segment_patch
-from musicsim.model.checkpoint import default_model_path
-from musicsim.model.inference import load_model, pool_segments
-
 RESULTS = Path(__file__).parent / "results" / "analysis.jsonl"
-REAL_MODEL = default_model_path().parent / "musicnn-msd.pt"
+CONTENDERS = ("musicsim", "musicsim-torch", "bliss")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def duration(path: Path) -> float:
-    with open_audio(path) as reader:
-        return reader.info.duration or 0.0
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process (not its children), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
-def bliss_one(path: str) -> int:
+def _own_cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+# -- contenders, each run in a child process ---------------------------------------------------------
+
+def _count_musicsim_workers() -> list[float]:
+    """Patch the pipeline so the CPU time of its workers is read just before they stop."""
+    from musicsim.analysis import pipeline
+
+    spent = [0.0]
+    real_close = pipeline._Pool.close
+
+    def close(pool: pipeline._Pool) -> None:
+        spent[0] += sum(_proc_cpu(w.process.pid) for w in pool.workers if w.process.pid)
+        real_close(pool)
+
+    pipeline._Pool.close = close  # type: ignore[method-assign]
+    return spent
+
+
+def _forkserver_cpu() -> float:
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return _proc_cpu(pid) if pid else 0.0
+
+
+def child_musicsim(folder: Path, workers: int, model: Path | None, torch_engine: bool) -> dict[str, float]:
+    from musicsim.library.library import Library
+
+    spent = _count_musicsim_workers()
+    data = Path(tempfile.mkdtemp(prefix="musicsim-bench-"))
+    try:
+        lib = Library(data_dir=data, model_path=model, device="cpu")
+        if torch_engine:
+            from musicsim.model.inference import load_model
+
+            lib._model = load_model(lib.model_path, device="cpu")
+        sync, report = lib.scan(folder, workers=workers)
+        assert report.failed == 0 and report.analysed == sync.added, (sync, report)
+        lib.close()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return {"extra_cpu": spent[0] + _forkserver_cpu(), "engine": 0.0 if not torch_engine else 1.0}
+
+
+def _bliss_one(path: str) -> int:
     from bliss_audio import Song
 
     return len(Song(path).analysis)
 
 
-WORKER_CPU = [0.0]  # CPU seconds of musicsim's decode workers (children of the forkserver, not ours)
+def child_bliss(paths: list[Path], workers: int) -> dict[str, float]:
+    from concurrent.futures import ProcessPoolExecutor
 
-
-def cpu_seconds() -> float:
-    """CPU time of this process, its reaped children and musicsim's finished workers (user + system)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + WORKER_CPU[0]
-
-
-def count_worker_cpu() -> None:
-    """Read each decode worker's CPU time from /proc just before the pipeline stops it."""
-    real_close = pipeline._Pool.close
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def close(pool: pipeline._Pool) -> None:
-        for w in pool.workers:
-            try:
-                fields = Path(f"/proc/{w.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                WORKER_CPU[0] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-        real_close(pool)
-
-    pipeline._Pool.close = close
-
-
-def run_bliss(paths: list[Path], workers: int) -> float:
     with ProcessPoolExecutor(workers) as ex:
-        assert all(n > 0 for n in ex.map(bliss_one, [str(p) for p in paths]))
-    return 0.0
+        assert all(n > 0 for n in ex.map(_bliss_one, [str(p) for p in paths]))
+    return {}
 
 
-def run_musicsim(folder: Path, model_path: Path, workers: int) -> float:
-    """A full scan; returns the seconds spent in catalogue writes."""
-    from musicsim.library.library import Library
+def child_naive(paths: list[Path], model: Path | None) -> dict[str, float]:
+    from musicsim.audio.decode import load
+    from musicsim.features import patches
+    from musicsim.model.inference import load_model, pool_segments
 
-    data = Path(tempfile.mkdtemp(prefix="musicsim-bench-"))
-    try:
-        lib = Library(data_dir=data, model_path=model_path, device="cpu")
-        lib.model()  # load once, outside the timing (the app keeps it loaded)
-        write_s = 0.0
-        real_write = lib.catalogue.write_results
-
-        def timed_write(*a, **k):
-            nonlocal write_s
-            t = time.perf_counter()
-            try:
-                return real_write(*a, **k)
-            finally:
-                write_s += time.perf_counter() - t
-
-        lib.catalogue.write_results = timed_write
-        sync, report = lib.scan(folder, workers=workers)
-        assert report.failed == 0 and report.analysed == sync.added, (sync, report)
-        lib.close()
-        return write_s
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def run_naive(paths: list[Path], model_path: Path) -> float:
-    import librosa
-
-    model = load_model(model_path, device="cpu")
-    cfg = model.features
+    net = load_model(model, device="cpu")
     for p in paths:
-        y, _ = librosa.load(str(p), sr=cfg.sample_rate, mono=True)
-        pool_segments(model.predict(patches(y, cfg)))
-    return 0.0
+        y = load(p, net.features.sample_rate)
+        pool_segments(net.predict(patches(y, net.features)))
+    return {}
 
 
-def breakdown(paths: list[Path], model_path: Path, n_segments: int) -> dict[str, float]:
-    """CPU seconds per track in each stage, one process, one thread, one file at a time."""
-    torch.set_num_threads(1)
-    model = load_model(model_path, device="cpu")
+def run_child(name: str, folder: Path, paths: list[Path], args: argparse.Namespace) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "benchmarks.bench_analysis", "--child", name, "--folder", str(folder),
+           "--workers", str(args.workers)] + (["--model", str(args.model)] if args.model else [])
+    if name == "naive":
+        cmd += ["--naive-songs", str(args.naive_songs)]
+    c0, w0 = _own_cpu(), time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    wall, cpu = time.perf_counter() - w0, _own_cpu() - c0
+    extra = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"wall": wall, "cpu": cpu + extra.get("extra_cpu", 0.0)}
+
+
+def child_main(args: argparse.Namespace) -> None:
+    paths = sorted(p for p in args.folder.iterdir() if p.is_file())
+    if args.child == "musicsim":
+        extra = child_musicsim(args.folder, args.workers, args.model, torch_engine=False)
+    elif args.child == "musicsim-torch":
+        extra = child_musicsim(args.folder, args.workers, args.model, torch_engine=True)
+    elif args.child == "bliss":
+        extra = child_bliss(paths, args.workers)
+    else:
+        extra = child_naive(paths[: args.naive_songs], args.model)
+    print(json.dumps(extra))
+
+
+# -- the breakdown, in this process ----------------------------------------------------------------
+
+def breakdown(paths: list[Path], model_path: Path | None) -> dict[str, float]:
+    """CPU seconds per track in each stage, one process, one thread, one file at a time (ONNX Runtime)."""
+    import numpy as np
+
+    from musicsim.analysis.segments import DEFAULT_SEGMENTS, window_starts
+    from musicsim.audio.decode import load_windows
+    from musicsim.features import context_patch
+    from musicsim.model.onnx_model import OnnxModel
+    from musicsim.model.outputs import pool_segments
+
+    model = OnnxModel.load(model_path)
     cfg = model.features
     t = {"decode": 0.0, "features": 0.0, "model": 0.0}
     for p in paths:
         t0 = time.process_time()
-        windows = load_windows(p, cfg.sample_rate, cfg.segment_samples,
-                               lambda d, w: window_starts(d, w, n_segments))
+        windows = load_windows(p, cfg.sample_rate, cfg.window_samples,
+                               lambda d, w: window_starts(d, w, DEFAULT_SEGMENTS))
         t1 = time.process_time()
-        x = np.stack([segment_patch(w, cfg) for w in windows])
+        x = np.stack([context_patch(w, cfg) for w in windows])
         t2 = time.process_time()
-        infer(model, [(0, x)], pipeline.CPU_CHUNK)  # as the pipeline's inference threads do
+        pool_segments(model.predict(x))
         t3 = time.process_time()
         t["decode"] += t1 - t0
         t["features"] += t2 - t1
@@ -153,64 +187,75 @@ def breakdown(paths: list[Path], model_path: Path, n_segments: int) -> dict[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--songs", type=int, default=12)
-    ap.add_argument("--songs-dir", type=Path, default=Path(tempfile.gettempdir()) / "musicsim-bench-songs")
-    ap.add_argument("--workers", type=int, default=default_workers())
-    ap.add_argument("--model", type=Path, default=REAL_MODEL if REAL_MODEL.exists() else None)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["bliss", "naive", "breakdown"])
+    ap.add_argument("--songs", type=int, default=50)
+    ap.add_argument("--songs-dir", type=Path, default=Path(tempfile.gettempdir()) / "musicsim-corpus-songs")
+    ap.add_argument("--gtzan", action="store_true", help="GTZAN clips looped into songs instead of the corpus")
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of every contender (interleaved)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=[*CONTENDERS, "breakdown"])
+    ap.add_argument("--naive-songs", type=int, default=0, metavar="K", help="run the naive baseline on K songs")
     ap.add_argument("--results", type=Path, default=RESULTS)
-    ap.add_argument("--torch-threads", type=int, default=0, help="inference threads (default: torch's)")
+    ap.add_argument("--child", choices=[*CONTENDERS, "naive"], help=argparse.SUPPRESS)
+    ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    model_path = args.model or random_model(Path(tempfile.mkdtemp()) / "random.pt")
-    paths = make_songs(args.songs_dir, args.songs)
-    folder = Path(tempfile.mkdtemp(prefix="musicsim-bench-lib-"))
-    for p in paths:  # only this run's songs, whatever else the songs dir holds
-        os.link(p, folder / p.name) if p.stat().st_dev == folder.stat().st_dev else shutil.copy(p, folder)
-    for p in paths:
-        p.read_bytes()  # page cache: every contender reads warm files
-    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
-    n = len(paths)
-    minutes = sum(duration(p) for p in paths) / 60
-    print(f"{n} songs, {minutes:.0f} min ({', '.join(sorted({p.suffix[1:] for p in paths}))}), {args.workers} workers, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-          f"model {model_path.name}", flush=True)
-    count_worker_cpu()
-    contenders = {"musicsim": lambda: run_musicsim(folder, model_path, args.workers),
-                  "bliss": lambda: run_bliss(paths, args.workers),
-                  "naive": lambda: run_naive(paths, model_path)}
-    wall: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    write_s = 0.0
-    for name, run in contenders.items():
-        if name in args.skip:
-            continue
-        w0, c0 = time.perf_counter(), cpu_seconds()
-        extra = run()
-        wall[name], cpu[name] = time.perf_counter() - w0, cpu_seconds() - c0
-        write_s = extra if name == "musicsim" else write_s
-        print(f"{name:9s} {wall[name] / n:.3f} s/track wall, {cpu[name] / n:.3f} CPU-s/track "
-              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
-    stages = {} if "breakdown" in args.skip else breakdown(paths, model_path, DEFAULT_SEGMENTS)
-    stages["catalogue"] = write_s / n
-    shutil.rmtree(folder, ignore_errors=True)
+    if args.child:
+        child_main(args)
+        return
 
-    print("\n| system | s/track (wall) | tracks/s | CPU-s/track | musicsim speed-up (wall) | (CPU) |\n"
+    from benchmarks.common import FORMATS, corpus_songs, make_songs
+    from musicsim.audio.decode import open_audio
+
+    paths = make_songs(args.songs_dir, args.songs, FORMATS) if args.gtzan else corpus_songs(args.songs_dir, args.songs)
+    folder = Path(tempfile.mkdtemp(prefix="musicsim-bench-lib-"))
+    naive_folder = Path(tempfile.mkdtemp(prefix="musicsim-bench-naive-"))
+    for i, p in enumerate(paths):  # only this run's songs, whatever else the songs dir holds
+        for dest in [folder] + ([naive_folder] if i < args.naive_songs else []):
+            os.link(p, dest / p.name) if p.stat().st_dev == dest.stat().st_dev else shutil.copy(p, dest)
+        p.read_bytes()  # page cache: every contender reads warm files
+    n = len(paths)
+    durations = []
+    for p in paths:
+        with open_audio(p) as r:
+            durations.append(r.info.duration or 0.0)
+    formats = sorted({p.suffix[1:] for p in paths})
+    print(f"{n} songs, {sum(durations) / 60:.0f} min (median {statistics.median(durations) / 60:.1f} min; "
+          f"{', '.join(formats)}), {args.workers} workers/processes, {os.cpu_count()} cores, "
+          f"{platform.processor() or platform.machine()}", flush=True)
+    names = [c for c in CONTENDERS if c not in args.skip] + (["naive"] if args.naive_songs else [])
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in names}
+    loads = []
+    for rep in range(args.repeat):
+        for name in names:
+            res = run_child(name, naive_folder if name == "naive" else folder, paths, args)
+            k = args.naive_songs if name == "naive" else n
+            res = {"wall": res["wall"] / k, "cpu": res["cpu"] / k}
+            runs[name].append(res)
+            loads.append(os.getloadavg()[0])
+            print(f"run {rep + 1} {name:15s} {res['wall']:.3f} s/track wall, {res['cpu']:.3f} CPU-s/track "
+                  f"(load average {loads[-1]:.1f})", flush=True)
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in runs.items()}
+    stages = {} if "breakdown" in args.skip else breakdown(paths, args.model)
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(naive_folder, ignore_errors=True)
+    ref = med.get("musicsim")
+    print(f"\nmedian of {args.repeat} run(s), load average {min(loads):.1f}-{max(loads):.1f}\n"
+          "| system | s/track (wall) | tracks/s | CPU-s/track | musicsim faster by (wall) | (CPU) |\n"
           "|---|---|---|---|---|---|")
-    for name in wall:
-        print(f"| {name} | {wall[name] / n:.3f} | {n / wall[name]:.2f} | {cpu[name] / n:.3f} | "
-              f"{wall[name] / wall['musicsim']:.2f}x | {cpu[name] / cpu['musicsim']:.2f}x |")
-    print("\nmusicsim stages, one process, one thread (CPU-s/track; catalogue: wall): "
-          + ", ".join(f"{k} {v:.4f}" for k, v in stages.items()))
+    for name, m in med.items():
+        ratio = (f"{m['wall'] / ref['wall']:.2f}x | {m['cpu'] / ref['cpu']:.2f}x" if ref else "- | -")
+        print(f"| {name} | {m['wall']:.3f} | {1 / m['wall']:.2f} | {m['cpu']:.3f} | {ratio} |")
+    if stages:
+        print("\nmusicsim per track, one process, one thread (CPU-s): "
+              + ", ".join(f"{k} {v:.4f}" for k, v in stages.items()))
     args.results.parent.mkdir(exist_ok=True)
     with args.results.open("a") as fh:
         fh.write(json.dumps(dict(
             when=time.strftime("%Y-%m-%d %H:%M:%S"), machine=platform.platform(), cpu=platform.processor(),
-            cores=os.cpu_count(), load_avg=os.getloadavg(), workers=args.workers,
-            torch_threads=torch.get_num_threads(), songs=n, minutes=round(minutes, 1),
-            formats=sorted({p.suffix[1:] for p in paths}), segments=DEFAULT_SEGMENTS, model=model_path.name,
-            seconds_per_track={k: round(v / n, 4) for k, v in wall.items()},
-            cpu_seconds_per_track={k: round(v / n, 4) for k, v in cpu.items()},
-            stages_s_per_track={k: round(v, 4) for k, v in stages.items()})) + "\n")
+            cores=os.cpu_count(), load_avg=[min(loads), max(loads)], workers=args.workers, songs=n,
+            minutes=round(sum(durations) / 60, 1), formats=formats, repeat=args.repeat,
+            source="gtzan-loops" if args.gtzan else "corpus", naive_songs=args.naive_songs,
+            runs=runs, median=med, stages_cpu_s_per_track={k: round(v, 4) for k, v in stages.items()})) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,26 @@
-"""How the desktop app copes with a big library: catalogue reads, table model, sorting, filtering,
-scrolling and the genre map, on a real catalogue of N tracks with random analyses (no audio needed).
+"""How the desktop app copes with a big library: launch to a filled window, its memory, catalogue reads,
+table model, sorting, filtering, scrolling and the genre map, on a real catalogue of N tracks with random
+analyses (no audio decoded).
 
-    nice .venv/bin/python benchmarks/bench_app.py --tracks 100000
+    nice .venv/bin/python benchmarks/bench_app.py --tracks 100000 [--launch-only] [--repeat 3]
 
-Prints milliseconds per operation. GUI numbers are for the offscreen platform (no GPU compositing).
+**Launch**: a fresh process starts the app as ``musicsim FOLDER`` does (QApplication, Library, MainWindow on
+the folder, shown) and the clock stops when the library table holds all N rows: launch to a usable,
+filled window, Python's start-up included. The folder holds N hard links to one small audio file, so the
+app's folder sync finds every track unchanged, and the catalogue is analysed with the shipped model's
+version, so nothing is pending: the app then idles, and its resident memory (RSS, and the peak) is read
+once the sync and the analysis check are done. Then the in-process timings of each operation (ms).
+GUI numbers are for the offscreen platform (no GPU compositing).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -18,6 +28,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: benchmarks/ and musicsim/ importable
 
 import numpy as np
 
@@ -31,8 +42,9 @@ WORDS = ("blue night river stone gold fire glass rain light heart road city drea
          "summer ghost silver home").split()
 
 
-def build_catalogue(lib: Library, n: int, dim: int = 200, seed: int = 0) -> None:
-    """``n`` tracks (about 250 artists, 10 songs an album) analysed with random embeddings."""
+def build_catalogue(lib: Library, n: int, dim: int = 200, seed: int = 0, version: str = "bench",
+                    root: Path = Path("/music"), size: int = 30_000_000, mtime_ns: int | None = None) -> None:
+    """``n`` tracks (about 250 artists, 10 songs an album) under ``root``, analysed with random embeddings."""
     rng = np.random.default_rng(seed)
     cat = lib.catalogue
     ids: list[int] = []
@@ -41,9 +53,10 @@ def build_catalogue(lib: Library, n: int, dim: int = 200, seed: int = 0) -> None
             artist = f"{WORDS[i % 20].title()} {WORDS[(i // 20) % 20].title()} {i // 400}"
             album = f"{WORDS[(i // 10) % 20].title()} {i // 10}"
             title = " ".join(WORDS[j % 20] for j in rng.integers(0, 20, 3)).title()
-            found = FoundFile(f"/music/{artist}/{album}/{i % 10 + 1:02d} {title}.flac", 30_000_000, i)
+            found = FoundFile(f"{root}/{artist}/{album}/{i % 10 + 1:02d} {title}.flac", size,
+                              i if mtime_ns is None else mtime_ns)
             ids.append(cat.add(conn, found, TagInfo(title, artist, album, i % 10 + 1, float(rng.uniform(120, 420)))))
-    cat.register_model(ModelInfo("bench", list(GENRES), [f"tag{i}" for i in range(50)], dim))
+    cat.register_model(ModelInfo(version, list(GENRES), [f"tag{i}" for i in range(50)], dim))
     centres = rng.normal(size=(len(GENRES), dim))
     for start in range(0, n, 5000):
         rows = []
@@ -53,7 +66,97 @@ def build_catalogue(lib: Library, n: int, dim: int = 200, seed: int = 0) -> None
             probs = rng.dirichlet(np.ones(len(GENRES)) * 0.3)
             rows.append(AnalysisRow(tid, (emb / np.linalg.norm(emb)).astype(np.float32), probs.astype(np.float32),
                                     rng.uniform(size=50).astype(np.float32), 3))
-        cat.write_results("bench", rows)
+        cat.write_results(version, rows)
+
+
+LAUNCH_CHILD = r"""
+import os, sys, time, json
+t_import = time.perf_counter()
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QTableView
+from musicsim.app.main_window import MainWindow
+from musicsim.app.settings import AppSettings
+from musicsim.library.library import Library
+data, folder, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = QApplication(sys.argv[:1])
+library = Library(data_dir=data)
+window = MainWindow(library, AppSettings(), folder=folder)
+window.show()
+state = {"filled": None}
+
+def rss():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return {k: int(fields[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM")}
+
+def check():
+    if state["filled"] is None:
+        if any(v.isVisible() and v.model() is not None and v.model().rowCount() >= n
+               for v in window.findChildren(QTableView)):
+            state["filled"] = True
+            print("FILLED", json.dumps(rss()), flush=True)
+    elif window.worker is None:  # sync and analysis check done: idle
+        time.sleep(0.5)
+        app.processEvents()
+        print("IDLE", json.dumps({**rss(), "torch": "torch" in sys.modules}), flush=True)
+        app.quit()
+
+timer = QTimer()
+timer.timeout.connect(check)
+timer.start(2)
+app.exec()
+library.close()
+"""
+
+
+def build_folder(lib: Library, n: int, root: Path, sample: Path) -> None:
+    """``n`` hard links to ``sample`` under ``root`` (artist/album folders) and a catalogue that knows
+    each as unchanged, analysed with the shipped model's version (nothing pending)."""
+    from musicsim.model.modelfile import read_meta
+
+    st = sample.stat()
+    build_catalogue(lib, n, version=read_meta().version, root=root, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    copies = [sample]  # a file takes at most 65 000 links (ext4): copies with the same size and mtime
+    for t in lib.tracks():
+        if len(copies) * 50_000 <= t.id:
+            copies.append(Path(shutil.copy2(sample, sample.with_name(f"sample{len(copies)}{sample.suffix}"))))
+        Path(t.path).parent.mkdir(parents=True, exist_ok=True)
+        os.link(copies[(t.id - 1) // 50_000], t.path)
+
+
+def launch(n: int, repeat: int) -> dict[str, float]:
+    """Launch-to-filled-window seconds (median of ``repeat`` fresh processes) and the idle app's memory."""
+    from benchmarks.common import small_song
+
+    tmp = Path(tempfile.mkdtemp(prefix="musicsim-bench-app-"))
+    try:
+        data, root = tmp / "data", tmp / "music"
+        with Library(data_dir=data) as lib:
+            t0 = time.perf_counter()
+            build_folder(lib, n, root, small_song(tmp / "sample.flac"))
+            print(f"catalogue + folder of {n:,} analysed tracks built in {time.perf_counter() - t0:.1f} s")
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp / "cfg")}
+        walls, idle = [], {}
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-c", LAUNCH_CHILD, str(data), str(root), str(n)],
+                                    stdout=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("FILLED"):
+                    walls.append(time.perf_counter() - t0)
+                    filled = json.loads(line.split(" ", 1)[1])
+                elif line.startswith("IDLE"):
+                    idle = json.loads(line.split(" ", 1)[1])
+            proc.wait(timeout=300)
+        med = statistics.median(walls)
+        print(f"launch to a filled window ({n:,} tracks): median {med:.2f} s, best {min(walls):.2f} s "
+              f"({repeat} launches; load average {os.getloadavg()[0]:.1f})")
+        print(f"memory: {filled['VmRSS']} MB when filled; idle {idle['VmRSS']} MB, peak {idle['VmHWM']} MB; "
+              f"torch imported: {idle['torch']}")
+        return {"launch_s": med, "best_s": min(walls), "filled_rss_mb": filled["VmRSS"], "idle_rss_mb": idle["VmRSS"],
+                "peak_rss_mb": idle["VmHWM"]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def timed(fn, repeat: int = 1) -> float:
@@ -76,8 +179,18 @@ def _find(lib: Library, query: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="app launches timed")
+    parser.add_argument("--launch-only", action="store_true")
     args = parser.parse_args()
     n = args.tracks
+    result = launch(n, args.repeat)
+    results = Path(__file__).parent / "results" / "app.jsonl"
+    results.parent.mkdir(exist_ok=True)
+    with results.open("a") as fh:
+        fh.write(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tracks": n, "load_avg": os.getloadavg(),
+                             **result}) + "\n")
+    if args.launch_only:
+        return 0
 
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QTableView

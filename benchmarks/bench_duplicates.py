@@ -5,7 +5,7 @@ rates and sample rates: what "the same album ripped twice" looks like), analyses
 a model, and prints the similarity of copy pairs against different-song pairs. The result sets
 ``musicsim.playlists.filters.DUPLICATE_SIMILARITY``.
 
-    nice .venv/bin/python benchmarks/bench_duplicates.py --model resources/musicnn-msd.pt --per-genre 4
+    nice .venv/bin/python benchmarks/bench_duplicates.py --model resources/musicnn-msd.safetensors --per-genre 4
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""CPU inference cost per patch by forward-pass size and threading (chooses pipeline.CPU_CHUNK).
+"""CPU inference cost per patch by engine, forward-pass size and threading (chooses the CPU engine,
+onnx_model.DEFAULT_BATCH and pipeline.CPU_CHUNK).
 
     nice .venv/bin/python -m benchmarks.bench_inference [--model FILE] [--patches 32]
 
@@ -23,7 +24,7 @@ from benchmarks.common import random_model
 from musicsim.model.checkpoint import default_model_path
 from musicsim.model.inference import load_model
 
-REAL_MODEL = default_model_path().parent / "musicnn-msd.pt"
+REAL_MODEL = default_model_path()
 CONFIGS = [(1, 1, 1), (1, 2, 1), (1, 4, 1), (1, 16, 1), (1, 64, 1), (2, 2, 1), (2, 8, 1), (2, 64, 1),
            (1, 2, 2), (1, 4, 2)]
 
@@ -38,8 +39,8 @@ def main() -> None:
     x = np.random.default_rng(0).random((args.patches, cfg.frames, cfg.n_mels), dtype=np.float32) * 3
     model.predict(x[:2])
     print(f"{args.patches} patches, {os.cpu_count()} cores, torch {torch.__version__}")
-    print("| torch threads | patches/pass | inference threads | CPU-ms/patch | wall-ms/patch | load |\n"
-          "|---|---|---|---|---|---|")
+    print("| engine | threads | patches/pass | inference threads | CPU-ms/patch | wall-ms/patch | load |\n"
+          "|---|---|---|---|---|---|---|")
     for intra, chunk, py_threads in CONFIGS:
         torch.set_num_threads(intra)
 
@@ -54,8 +55,21 @@ def main() -> None:
         for t in threads:
             t.join()
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-        print(f"| {intra} | {chunk} | {py_threads} | {cpu / len(x) * 1000:.0f} | {wall / len(x) * 1000:.0f} "
+        print(f"| torch | {intra} | {chunk} | {py_threads} | {cpu / len(x) * 1000:.0f} | {wall / len(x) * 1000:.0f} "
               f"| {os.getloadavg()[0]:.1f} |", flush=True)
+    from musicsim.model.onnx_model import OnnxModel
+
+    ref = model.predict(x)
+    for chunk in (1, 2, 4, 8):
+        onnx = OnnxModel.load(args.model, batch_size=chunk) if args.model else OnnxModel.from_weights(
+            model.checkpoint.meta, model.checkpoint.arrays(), batch_size=chunk)
+        onnx.predict(x[:2])
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = onnx.predict(x)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        diff = float(abs(out.embeddings - ref.embeddings).max())
+        print(f"| onnxruntime | 1 | {chunk} | 1 | {cpu / len(x) * 1000:.0f} | {wall / len(x) * 1000:.0f} "
+              f"| {os.getloadavg()[0]:.1f} | (max embedding difference to torch {diff:.1e})", flush=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from musicsim.model.checkpoint import default_model_path
 from musicsim.model.inference import load_model
 
 RESULTS = Path(__file__).parent / "results" / "segments.jsonl"
-REAL_MODEL = default_model_path().parent / "musicnn-msd.pt"
+REAL_MODEL = default_model_path().parent / "musicnn-msd.safetensors"
 
 
 def normalise(x: np.ndarray) -> np.ndarray:

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import csv
+import os
 import random
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from musicsim.audio.decode import load
 from musicsim.audio.encode import encode
 from musicsim.features import MUSICNN
 from musicsim.genres import GENRES
-from musicsim.model.checkpoint import Checkpoint, save_checkpoint
-from musicsim.model.network import NetworkConfig, TwoStreamResCNN
 
 GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan"
+CORPUS = Path(os.environ.get("MUSICSIM_CORPUS", "/work/corpus/library"))
+FORMATS = ("mp3", "flac", "m4a", "ogg", "opus")
 
 
 def random_model(path: Path, seed: int = 0) -> Path:
     """A model file of the real architecture with random weights (same cost as the shipped one)."""
+    import torch
+
+    from musicsim.model.checkpoint import Checkpoint, save_checkpoint
+    from musicsim.model.network import NetworkConfig, TwoStreamResCNN
+
     torch.manual_seed(seed)
     cfg = NetworkConfig()
     net = TwoStreamResCNN(cfg)
@@ -67,3 +73,50 @@ def make_songs(out: Path, n: int, formats: tuple[str, ...] = ("mp3", "flac", "m4
         stereo = np.stack([y, np.concatenate([np.zeros(delay, np.float32), y[:-delay]])], axis=1)
         encode(path, stereo, rate)
     return paths
+
+
+def _decode_stereo(path: Path, rate: int) -> np.ndarray:
+    """A whole file as float32 ``(n, 2)`` at ``rate`` (PyAV's resampler)."""
+    import av
+
+    with av.open(str(path)) as f:
+        res = av.AudioResampler(format="flt", layout="stereo", rate=rate)
+        parts = [np.asarray(fr.to_ndarray()).reshape(-1, 2)
+                 for frame in f.decode(audio=0) for fr in res.resample(frame)]
+        parts += [np.asarray(fr.to_ndarray()).reshape(-1, 2) for fr in res.resample(None)]
+    return np.concatenate(parts)
+
+
+def corpus_songs(out: Path, n: int, formats: tuple[str, ...] = FORMATS, min_seconds: float = 120.0,
+                 max_seconds: float = 420.0, rate: int = 44100, seed: int = 0) -> list[Path]:
+    """``n`` full-length songs from the corpus (``$MUSICSIM_CORPUS``, default /work/corpus/library),
+    transcoded once into ``out`` as ``song_XX.<fmt>``, stereo at ``rate``, cycling through ``formats``
+    (so every format holds different songs). Songs of ``min_seconds``-``max_seconds``, one random
+    pick per package first so the sources are varied. Existing files are reused."""
+    with (CORPUS / "corpus.tsv").open() as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t")
+                if min_seconds <= float(r["duration_s"] or 0) <= max_seconds and not r["version_of"]]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    seen: dict[str, int] = {}
+    rank = []
+    for r in rows:  # round-robin over packages: the k-th pick of every package before any (k+1)-th
+        rank.append(seen.get(r["package"], 0))
+        seen[r["package"]] = rank[-1] + 1
+    rows = [r for _, _, r in sorted(zip(rank, range(len(rows)), rows), key=lambda t: t[:2])]
+    if len(rows) < n:
+        raise SystemExit(f"only {len(rows)} corpus songs of {min_seconds:.0f}-{max_seconds:.0f} s in {CORPUS}")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, row in enumerate(rows[:n]):
+        path = out / f"song_{i:02d}.{formats[i % len(formats)]}"
+        paths.append(path)
+        if not path.exists():
+            encode(path, _decode_stereo(CORPUS / row["path"], rate), rate)
+    return paths
+
+
+def small_song(path: Path, seconds: float = 2.0, rate: int = 22050) -> Path:
+    """A short tone, for benchmarks that need a real audio file but do not analyse it."""
+    t = np.arange(int(seconds * rate)) / rate
+    return encode(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)

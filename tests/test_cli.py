@@ -120,7 +120,7 @@ def test_errors_are_one_line_without_traceback(copy_music, data_dir: Path, tmp_p
     bad_model = tmp_path / "bad.pt"
     bad_model.write_bytes(b"garbage")
     code, _, err = run("scan", str(music), "--model", str(bad_model), *common)
-    assert code == 1 and "bad.pt was rejected: it is not a readable model file" in err
+    assert code == 1 and "bad.pt was rejected: it is not a musicsim model file" in err
     with pytest.raises(SystemExit) as exc:
         run("similar", *common)  # usage error: argparse exits 2
     assert exc.value.code == 2

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from musicsim.features import MUSICNN, segment_patch
 from musicsim.model.checkpoint import load_checkpoint
 from musicsim.model.inference import load_model
+from musicsim.model.modelfile import read_model
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "resources" / "musicnn-msd.pt"
+MODEL = REPO / "resources" / "musicnn-msd.safetensors"
 FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_reference.npz"
 TOL = 1e-4
 
@@ -42,8 +42,8 @@ def test_model_file_describes_musicnn() -> None:
     assert len(ckpt.genres) == 10
     assert ckpt.card["licence"].startswith("ISC")
     assert (REPO / "resources" / "LICENSE-musicnn.txt").is_file()
-    raw = torch.load(MODEL, map_location="cpu", weights_only=True)
-    assert set(raw["state_dict"]) == set(ckpt.build().state_dict())
+    meta, weights = read_model(MODEL)  # no torch, no pickle: the safetensors layout
+    assert meta == ckpt.meta and set(weights) == set(ckpt.build().state_dict())
 
 
 def test_whole_path_matches_tensorflow(ref, model) -> None:

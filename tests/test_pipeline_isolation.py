@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import musicsim.analysis.worker as worker
 
 
-def flaky_worker(conn: Connection, features: dict[str, Any], n_segments: int) -> None:
+def flaky_worker(conn: Connection, features: dict[str, Any], n_segments: int, *engine: Any) -> None:
     """The real worker, except its decoder segfaults on ``*crash*`` files and hangs on ``*hang*``."""
     real = worker.track_patches
 
@@ -30,10 +31,12 @@ def flaky_worker(conn: Connection, features: dict[str, Any], n_segments: int) ->
         return real(path, cfg, n)
 
     worker.track_patches = patched
-    worker.worker_main(conn, features, n_segments)
+    worker.worker_main(conn, features, n_segments, *engine)
 
 
-def test_a_crashing_or_hanging_file_fails_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_a_crashing_or_hanging_file_fails_alone(tmp_path: Path, engine: str) -> None:
+    """Workers that only decode (torch in the parent) and workers that run the whole track (ONNX Runtime)."""
     import torch
 
     from musicsim.analysis import pipeline as pl
@@ -45,8 +48,13 @@ def test_a_crashing_or_hanging_file_fails_alone(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     cfg = NetworkConfig(timbral_filters=8, temporal_filters=4, midend_filters=8, backend_units=16, n_tags=0)
-    model = LoadedModel(Checkpoint("t", MUSICNN, cfg, [f"g{i}" for i in range(10)],
-                                   TwoStreamResCNN(cfg).state_dict()), device="cpu")
+    ckpt = Checkpoint("t", MUSICNN, cfg, [f"g{i}" for i in range(10)], TwoStreamResCNN(cfg).state_dict())
+    model = LoadedModel(ckpt, device="cpu")
+    payload = None
+    if engine == "onnxruntime":
+        from musicsim.model.onnx_model import OnnxModel
+
+        payload = OnnxModel.from_weights(ckpt.meta, ckpt.arrays()).payload()
     rate = 22050
     t = np.arange(8 * rate) / rate
     songs = [encode(tmp_path / f"song{i}.flac", 0.3 * np.sin(2 * np.pi * 200 * (i + 1) * t), rate)
@@ -58,7 +66,7 @@ def test_a_crashing_or_hanging_file_fails_alone(tmp_path: Path) -> None:
     got: dict[int, pl.JobResult] = {}
     start = time.monotonic()
     pl._run_pool(iter(jobs), model, 2, 2, pl.CPU_CHUNK, 1, lambda b: got.update({r.track_id: r for r in b}),
-                 threading.Event(), None, job_timeout=2.0, target=flaky_worker)
+                 threading.Event(), None, job_timeout=2.0, target=flaky_worker, engine=payload)
     assert time.monotonic() - start < 60
     assert set(got) == {50, 51, 0, 1, 2, 3}
     assert got[50].error == pl.CRASHED

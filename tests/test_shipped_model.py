@@ -1,4 +1,4 @@
-"""The shipped model file, resources/musicsim-model.pt.
+"""The shipped model file, resources/musicsim-model.safetensors.
 
 Its genre head was fitted on all 280 shared GTZAN clips, so classifying shared clips checks that the
 shipped file and the analysis path (decode -> patches -> network -> pooling) reproduce that fit on
@@ -26,7 +26,7 @@ SECONDS = 9.5  # three 3-s patches per clip
 
 def test_shipped_file_is_complete() -> None:
     ckpt = load_checkpoint(weights_only=True)
-    base = load_checkpoint(default_model_path().parent / "musicnn-msd.pt")
+    base = load_checkpoint(default_model_path().parent / "musicnn-msd.safetensors")
     assert ckpt.version == "musicnn-msd-gtzan-1"
     assert ckpt.genres == list(GENRES) and ckpt.tags == base.tags and len(ckpt.tags) == 50
     assert ckpt.features == base.features and ckpt.network == base.network

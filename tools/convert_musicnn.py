@@ -2,7 +2,7 @@
 
 Runs in the tools venv (TensorFlow, torch, the ``musicnn`` wheel installed with ``--no-deps``)::
 
-    .tools-venv/bin/python tools/convert_musicnn.py [--source DIR] [--out resources/musicnn-msd.pt]
+    .tools-venv/bin/python tools/convert_musicnn.py [--source DIR] [--out resources/musicnn-msd.safetensors]
 
 Every trained TF variable is mapped onto :class:`musicsim.model.network.TwoStreamResCNN`; the genre
 head keeps its (seeded) default initialisation, to be fitted later by ``musicsim.training``.
@@ -158,7 +158,7 @@ def model_card(model_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, default=None, help="MSD_musicnn folder (default: installed musicnn)")
-    ap.add_argument("--out", type=Path, default=REPO / "resources" / "musicnn-msd.pt")
+    ap.add_argument("--out", type=Path, default=REPO / "resources" / "musicnn-msd.safetensors")
     args = ap.parse_args(argv)
 
     model_dir = args.source or musicnn_model_dir()

@@ -3,7 +3,7 @@
 Run in the main venv after ``tools/musicnn_reference.py`` (tools venv) wrote the reference::
 
     .venv/bin/python tools/verify_musicnn_port.py [--reference reports/musicnn-port/reference.npz]
-                                                  [--model resources/musicnn-msd.pt]
+                                                  [--model resources/musicnn-msd.safetensors]
 
 Prints, per input and overall, the max abs difference of
   * features: ``musicsim.features.patches`` vs musicnn's librosa log-mel patches,
@@ -40,7 +40,7 @@ def run_network(net: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.nda
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", type=Path, default=REPO / "reports" / "musicnn-port" / "reference.npz")
-    ap.add_argument("--model", type=Path, default=REPO / "resources" / "musicnn-msd.pt")
+    ap.add_argument("--model", type=Path, default=REPO / "resources" / "musicnn-msd.safetensors")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     args = ap.parse_args(argv)
 

@@ -1,17 +1,22 @@
-"""The analysis pipeline: decode+features in worker processes, inference in one place.
+"""The analysis pipeline: one worker process per core, results delivered in batches.
 
 ::
 
-    jobs ──> N worker processes (decode windows, log-mel patches; forkserver/spawn, never fork)
-         ──> parent: inference threads (CPU: one per core, one torch thread each, 2-patch passes
-             within a track; GPU: one thread, large batches across tracks)
-         ──> on_results(list[JobResult]) in batches (the library writes each in one transaction)
+    CPU (ONNX Runtime):  jobs ──> N worker processes, each: decode windows, log-mel patches, network,
+                                  pooling (one engine on one thread per worker, like one bliss per core)
+    GPU / torch:         jobs ──> N worker processes (decode, log-mel) ──> parent: torch inference
+                                  (GPU: one thread, large batches across tracks; CPU fallback: one
+                                  thread per core, one torch thread each, small passes within a track)
+                         ──> on_results(list[JobResult]) in batches (the library writes each in one transaction)
 
-Memory stays bounded whatever the library size: jobs are pulled lazily, each worker holds at
-most ``PREFETCH`` jobs, and at most two batches per inference thread wait. A worker that
-crashes (a segfaulting decoder) or hangs (longer than ``job_timeout``) fails only its current
-file and is replaced. Results do not depend on the number of workers: every file's patches are
-computed by the same code, and on a CPU each track is inferred on its own.
+Workers are forkserver (or spawn) children, never forks of the parent; :func:`warm_up` starts the
+fork server (with the worker and engine modules preloaded) ahead of time, so a scan's workers start
+during its folder walk. Memory stays bounded whatever the library size: jobs are pulled lazily,
+each worker holds at most ``PREFETCH`` jobs, and at most two batches per inference thread wait. A
+worker that crashes (a segfaulting decoder) or hangs (longer than ``job_timeout``) fails only its
+current file and is replaced. Results do not depend on the number of workers or on the batch size
+(within float rounding): every file's patches are computed by the same code and each track is
+inferred on its own, except on a GPU, where batches span tracks.
 Measurements behind these choices: docs/performance.md.
 """
 
@@ -26,16 +31,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
-import torch
 
 from musicsim.analysis.segments import DEFAULT_SEGMENTS, track_patches
-from musicsim.analysis.worker import READY, analyse_job, worker_main
-from musicsim.model.inference import LoadedModel, SegmentOutputs, TrackResult, pool_segments
+from musicsim.analysis.worker import READY, analyse_fully, analyse_job, worker_main
+from musicsim.model.outputs import SegmentOutputs, TrackResult, pool_segments
+from musicsim.model.runtime import cores, onnxruntime_available
+
+if TYPE_CHECKING:
+    from musicsim.model.inference import LoadedModel
+    from musicsim.model.onnx_model import OnnxModel
+
+    Model: TypeAlias = LoadedModel | OnnxModel
 
 PREFETCH = 2  # jobs queued per worker, so a worker never waits for its next file
 # Patches per forward pass on a CPU. Passes of 1-2 patches cost about half the CPU time per patch of
@@ -69,17 +80,14 @@ class PipelineProgress:
 
 def default_workers() -> int:
     """All cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+    return cores()
 
 
-def analyse_file(path: str | os.PathLike[str], model: LoadedModel,
+def analyse_file(path: str | os.PathLike[str], model: Model,
                  segments_per_track: int = DEFAULT_SEGMENTS) -> TrackResult:
     """One file's pooled result, in this process; raises :class:`DecodeError` for bad input."""
     patches = track_patches(path, model.features, segments_per_track)
-    chunk = CPU_CHUNK if model.device.type == "cpu" else None
+    chunk = CPU_CHUNK if model.on_cpu else None
     result = infer(model, [(0, patches)], chunk)[0].result
     assert result is not None
     return result
@@ -94,7 +102,7 @@ def _concat(outs: list[SegmentOutputs]) -> SegmentOutputs:
                             ("embeddings", "genre_probs", "tag_probs")))
 
 
-def infer(model: LoadedModel, batch: list[tuple[int, np.ndarray]], chunk: int | None) -> list[JobResult]:
+def infer(model: Model, batch: list[tuple[int, np.ndarray]], chunk: int | None) -> list[JobResult]:
     """Pooled results for whole tracks' patches.
 
     ``chunk``: patches per forward pass, taken within each track (CPU: small passes stay in
@@ -118,7 +126,7 @@ def infer(model: LoadedModel, batch: list[tuple[int, np.ndarray]], chunk: int | 
 class _Inference:
     """Threads running the model on batches of decoded tracks; results wait in ``done``."""
 
-    def __init__(self, model: LoadedModel, threads: int, chunk: int | None):
+    def __init__(self, model: Model, threads: int, chunk: int | None):
         self.model, self.chunk = model, chunk
         self.todo: queue.Queue[list[tuple[int, np.ndarray]] | None] = queue.Queue(maxsize=2 * threads)
         self.done: queue.Queue[list[JobResult] | BaseException] = queue.Queue()
@@ -155,9 +163,27 @@ def _context() -> Any:  # a multiprocessing context (typeshed's BaseContext lack
     """forkserver where it exists (cheap restarts, no fork of a threaded Qt process), else spawn."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["musicsim.analysis.worker"])
+        preload = ["musicsim.analysis.worker"]
+        if onnxruntime_available():
+            preload += ["onnxruntime", "musicsim.model.onnx_model"]  # each worker's engine, imported once
+        ctx.set_forkserver_preload(preload)
         return ctx
     return mp.get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the fork server now (it imports numpy, the decoders and ONNX Runtime once, for every
+    worker to come), so the first worker of a run starts in milliseconds; a no-op where there is none."""
+    ctx = _context()
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    from musicsim.analysis.tempdirs import use_own_temp_dir
+
+    use_own_temp_dir()  # the server's socket folder is named for this process (tempdirs.remove_stale)
+    with _main_hidden():
+        forkserver.ensure_running()
 
 
 _MAIN_LOCK = threading.Lock()
@@ -208,11 +234,13 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, n: int, model: LoadedModel, n_segments: int,
-                 target: Callable[..., None] = worker_main):
+    def __init__(self, n: int, model: Model, n_segments: int,
+                 target: Callable[..., None] = worker_main, engine: Any = None):
         self.ctx = _context()
         self.target = target
-        self.args = (model.features.to_dict(), n_segments)
+        self.args: tuple[Any, ...] = (model.features.to_dict(), n_segments)
+        if engine is not None:
+            self.args += (engine,)
         self.workers = [self.start() for _ in range(n)]
 
     def start(self) -> _Worker:
@@ -247,7 +275,7 @@ class _Pool:
 
 def run_analysis(
     jobs: Iterable[AnalysisJob],
-    model: LoadedModel,
+    model: Model,
     *,
     workers: int | None = None,
     segments_per_track: int = DEFAULT_SEGMENTS,
@@ -259,19 +287,35 @@ def run_analysis(
 ) -> None:
     """Analyse ``jobs``, delivering every job's :class:`JobResult` through ``on_results`` in batches.
 
-    ``workers``: decode processes (default: all cores); 0 decodes in this thread (no processes).
-    ``batch_size``: patches per forward pass (default: :data:`CPU_CHUNK` on a CPU, within each
-    track, one inference thread per core with one torch thread each for the duration of the run;
-    :data:`GPU_BATCH` across tracks on a GPU, one inference thread).
+    ``workers``: worker processes (default: all cores); 0 works in this thread (no processes).
+    ``batch_size``: patches per forward pass. An engine that runs in the workers (ONNX Runtime:
+    ``model.in_workers``) uses its own default (1) within each track; torch on a CPU
+    :data:`CPU_CHUNK` within each track, one inference thread per core with one torch thread each
+    for the duration of the run; torch on a GPU :data:`GPU_BATCH` across tracks, one inference thread.
     ``cancel``: when set, stops promptly; work in flight is dropped, never delivered half done.
     ``progress`` is called at least once a second. ``on_results`` and ``progress`` run in the
     calling thread. Returns when all jobs are delivered or after a cancel.
     """
     workers = default_workers() if workers is None else max(0, workers)
-    on_cpu = model.device.type == "cpu"
+    cancel = cancel or threading.Event()
+    if model.in_workers:
+        engine = cast("OnnxModel", model).payload()
+        if batch_size:
+            engine = replace(engine, batch_size=batch_size)
+        if workers == 0:
+            from musicsim.model.onnx_model import OnnxModel
+
+            _run_inline(iter(jobs), OnnxModel.from_payload(engine), segments_per_track, None, 1, on_results,
+                        cancel, progress)
+        else:
+            _run_pool(iter(jobs), model, workers, segments_per_track, None, 1, on_results, cancel, progress,
+                      job_timeout, engine=engine)
+        return
+    import torch
+
+    on_cpu = model.on_cpu
     chunk = (batch_size or CPU_CHUNK) if on_cpu else None
     group = 1 if on_cpu else (batch_size or GPU_BATCH)  # patches gathered before a batch is handed over
-    cancel = cancel or threading.Event()
     torch_threads = torch.get_num_threads()
     if on_cpu:
         torch.set_num_threads(1)  # parallel over inference threads instead (see CPU_CHUNK)
@@ -317,7 +361,7 @@ class _Delivery:
         self.last = time.monotonic()
 
 
-def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int, chunk: int | None,
+def _run_inline(jobs: Iterator[AnalysisJob], model: Model, n_segments: int, chunk: int | None,
                 group: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
                 progress: Callable[[PipelineProgress], None] | None) -> None:
     out = _Delivery(on_results, progress)
@@ -326,8 +370,14 @@ def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int
         if cancel.is_set():
             return
         out.current = job.path
+        if model.in_workers:  # the whole track here, as a worker would
+            track_id, result, error = analyse_fully(job.track_id, job.path, model.features, n_segments,
+                                                    cast("OnnxModel", model))
+            out.add([JobResult(track_id, result if isinstance(result, TrackResult) else None, error)])
+            out.tick()
+            continue
         track_id, patches, error = analyse_job(job.track_id, job.path, model.features, n_segments)
-        if patches is None:
+        if not isinstance(patches, np.ndarray):
             out.add([JobResult(track_id, None, error)])
         else:
             batch.append((track_id, patches))
@@ -344,19 +394,24 @@ def _run_inline(jobs: Iterator[AnalysisJob], model: LoadedModel, n_segments: int
         out.flush(report=True)
 
 
-def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n_segments: int,
+def _run_pool(jobs: Iterator[AnalysisJob], model: Model, n_workers: int, n_segments: int,
               chunk: int | None, group: int, on_results: Callable[[list[JobResult]], None],
               cancel: threading.Event, progress: Callable[[PipelineProgress], None] | None,
-              job_timeout: float, threads: int = 1, target: Callable[..., None] = worker_main) -> None:
-    """The multi-process pipeline; ``target`` is the worker's entry point (tests replace it)."""
+              job_timeout: float, threads: int = 1, target: Callable[..., None] = worker_main,
+              engine: Any = None) -> None:
+    """The multi-process pipeline; ``target`` is the worker's entry point (tests replace it).
+
+    ``engine``: an :class:`~musicsim.model.onnx_model.OnnxPayload` each worker builds its engine
+    from (workers reply with pooled results); None: workers reply with patches for ``model``.
+    """
     out = _Delivery(on_results, progress)
     requeue: deque[AnalysisJob] = deque()
     exhausted = False
     batch: list[tuple[int, np.ndarray]] = []
     batch_patches = 0
     in_inference = 0  # tracks handed to the inference threads, not yet back
-    inference = _Inference(model, threads, chunk)
-    pool = _Pool(n_workers, model, n_segments, target)
+    inference = _Inference(model, 0 if engine is not None else threads, chunk)
+    pool = _Pool(n_workers, model, n_segments, target, engine)
 
     def next_job() -> AnalysisJob | None:
         nonlocal exhausted
@@ -422,7 +477,9 @@ def _run_pool(jobs: Iterator[AnalysisJob], model: LoadedModel, n_workers: int, n
                         track_id, patches, error = reply
                         job = w.inflight.popleft()
                         w.started = time.monotonic()
-                        if patches is None:
+                        if isinstance(patches, TrackResult):
+                            out.add([JobResult(track_id, patches, None)])
+                        elif patches is None:
                             fail(job, error or "unknown error")
                         else:
                             batch.append((track_id, patches))

@@ -71,6 +71,8 @@ class AnalysisWorker(QThread):
     def run(self) -> None:  # runs on the worker thread
         try:
             self._emit_snapshot()
+            if self.job.analyse:
+                self.library.preload()  # the model loads in the background while the folder is checked
             if self.job.sync:
                 self._sync(self.job.folder)
             if self.job.analyse and not self.cancel_event.is_set():

@@ -4,7 +4,7 @@ libsndfile (``soundfile``) reads WAV, AIFF, FLAC, Ogg Vorbis and MP3 and seeks s
 PyAV (ffmpeg) reads the rest (M4A/AAC/ALAC, Opus, WMA, ...). Opus goes to PyAV first: libsndfile
 seeks in Opus about twice as slowly (docs/performance.md). Channels are averaged to
 mono; resampling uses soxr. Every failure raises :class:`DecodeError` with a reason a person
-understands.
+understands. What each format costs per analysed track: ``benchmarks/bench_decode.py``.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def _run(call: Callable[[], int], args: argparse.Namespace, err: TextIO) -> int:
 
 def _message(exc: BaseException) -> str:
     from musicsim.library.catalogue import CatalogueError
-    from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError
+    from musicsim.model.errors import ModelFileError, ModelNotFoundError
 
     if isinstance(exc, (UserError, LookupError, ModelNotFoundError, ModelFileError, CatalogueError)):
         return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -32,7 +32,7 @@ def common_options() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
                    help=f"where the catalogue and index live (env {DATA_DIR_ENV}; default: your user data folder)")
     g.add_argument("--model", metavar="FILE", default=argparse.SUPPRESS,
-                   help="model file (default: the shipped musicsim-model.pt)")
+                   help="model file (default: the shipped musicsim-model.safetensors)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=argparse.SUPPRESS,
                    help="where the network runs (default: auto = CUDA, then Apple MPS, else CPU)")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

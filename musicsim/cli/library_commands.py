@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError
+    from musicsim.model.errors import ModelFileError, ModelNotFoundError
 
     lib = open_library(args)
     cancel = threading.Event()
@@ -65,6 +65,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             if not os.path.isdir(os.path.abspath(args.folder)):
                 list(walk_audio(args.folder))  # the folder's own error, before any other
+            lib.preload()  # model and workers get ready during the folder walk
             with lib.writing(f"scanning {os.path.abspath(args.folder)}", waiting, cancel) as got:
                 if not got:
                     result["sync"] = SyncReport(cancelled=True)

@@ -50,8 +50,9 @@ from musicsim.library.records import (
 from musicsim.library.scanner import FoundFile, Skipped, walk_audio
 from musicsim.library.tags import read_tags, with_fallbacks
 from musicsim.library.writer import WriterLock
-from musicsim.model.checkpoint import ModelFileError, ModelNotFoundError, default_model_path, load_checkpoint
-from musicsim.model.device import describe_device, pick_device
+from musicsim.model.errors import ModelFileError, ModelNotFoundError
+from musicsim.model.modelfile import default_model_path, read_meta
+from musicsim.model.runtime import planned_device
 from musicsim.paths import resolve_data_dir
 from musicsim.playlists import journey as _journey
 from musicsim.playlists import mix as _mix
@@ -61,7 +62,7 @@ from musicsim.playlists.radio import RadioSession, Source
 
 if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
-    from musicsim.model.inference import LoadedModel
+    from musicsim.model.runtime import AnalysisModel
 
 Seed = Track | int | str  # a track, its catalogue id, or a QUERY (file path or words)
 log = logging.getLogger(__name__)
@@ -135,10 +136,11 @@ class Library:
         self.catalogue = Catalogue(self.data_dir / CATALOGUE_FILE)
         self.index = IndexStore(self.catalogue, self.data_dir / INDEX_FILE, save_interval_s=INDEX_SAVE_INTERVAL_S)
         self.writer = WriterLock(self.data_dir)
-        self._model: LoadedModel | None = None  # loaded on first analysis
+        self._model: AnalysisModel | None = None  # loaded on first analysis (or by preload)
         self._model_version: str | None = None
         self._model_problem: str | None = None  # why the model file cannot be used, once looked at
         self._model_lock = threading.Lock()
+        self._preload: threading.Thread | None = None
 
     @property
     def read_only(self) -> bool:
@@ -163,25 +165,55 @@ class Library:
             yield got
 
     # -- model -----------------------------------------------------------------------------
-    def model(self) -> LoadedModel:
-        """The analysis model, loaded once; raises ModelNotFoundError/ModelFileError with a user message."""
+    def model(self) -> AnalysisModel:
+        """The analysis model, loaded once (ONNX Runtime on a CPU, torch on a GPU: model/runtime.py);
+        raises ModelNotFoundError/ModelFileError with a user message, ValueError for an unavailable device."""
         with self._model_lock:
             if self._model is None:
-                from musicsim.model.inference import load_model  # torch-heavy; only analysis needs it
+                from musicsim.model.runtime import load_analysis_model  # the engine: only analysis needs it
 
                 try:
-                    self._model = load_model(self.model_path, device=self.device_preference)
+                    self._model = load_analysis_model(self.model_path, self.device_preference)
                 except ModelFileError as exc:
                     self._model_problem = f"{self.model_path} was rejected: {model_file_reason(exc)}"
                     raise ModelFileError(f"The model file {self._model_problem}.") from exc
                 self._model_version = self._model.version
             return self._model
 
+    def preload(self) -> threading.Thread:
+        """Get analysis ready in the background: load the model and start the workers' fork server.
+
+        Returns at once (the started thread; a second call returns the same one). Failures are only
+        logged here: the analysis that needs the model raises them. ``scan`` calls it before its folder
+        walk; the app calls it once its window is up, so the first analysis starts without waiting.
+        """
+        with self._model_lock:
+            if self._preload is None:
+                self._preload = threading.Thread(target=self._prepare, name="musicsim-preload", daemon=True)
+                self._preload.start()
+            return self._preload
+
+    def _prepare(self) -> None:
+        t0 = time.monotonic()
+        try:
+            model = self.model()
+        except Exception as exc:  # noqa: BLE001 - raised again by the analysis that needs it
+            log.info("preloading the model failed: %s", exc)
+            return
+        try:
+            from musicsim.analysis.pipeline import warm_up
+
+            warm_up()
+        except Exception:
+            log.warning("starting the analysis fork server early failed", exc_info=True)
+        log.info("analysis ready in %.2f s (%s on %s)", time.monotonic() - t0, model.version, model.device_name)
+
     def model_version(self) -> str | None:
-        """The model file's version (None when there is no usable model file: see :meth:`model_problem`)."""
+        """The model file's version (None when there is no usable model file: see :meth:`model_problem`);
+        reads only its header."""
         if self._model_version is None:
             try:
-                self._model_version = load_checkpoint(self.model_path).version
+                self._model_version = read_meta(self.model_path).version
             except ModelNotFoundError:
                 self._model_problem = f"no model file at {self.model_path}"
                 return None
@@ -197,9 +229,10 @@ class Library:
         return None if self._model_version is not None else self._model_problem
 
     def device_name(self) -> str:
+        """Where analysis runs: the loaded engine's device, else where it will run (without loading it)."""
         if self._model is not None:
             return self._model.device_name
-        return describe_device(pick_device(self.device_preference))
+        return planned_device(self.device_preference)
 
     # -- catalogue -------------------------------------------------------------------------
     @_reports_damage
@@ -312,7 +345,7 @@ class Library:
                 return AnalysisReport(cancelled=True)
             return self._analyse(model, progress, cancel, workers, root)
 
-    def _analyse(self, model: LoadedModel, progress: Callable[[AnalysisProgress], None] | None,
+    def _analyse(self, model: AnalysisModel, progress: Callable[[AnalysisProgress], None] | None,
                  cancel: threading.Event | None, workers: int | None, root: PathLike | None) -> AnalysisReport:
         from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
         from musicsim.analysis.tempdirs import remove_stale, use_own_temp_dir
@@ -400,7 +433,8 @@ class Library:
              cancel: threading.Event | None = None, workers: int | None = None,
              on_wait: Callable[[str], None] | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks, under one hold of the
-        writer lock."""
+        writer lock (the model loads and the workers' fork server starts during the folder walk)."""
+        self.preload()
         with self.writing(f"scanning {_absolute(folder)}", on_wait, cancel) as got:
             if not got:
                 return SyncReport(cancelled=True), AnalysisReport(cancelled=True)

@@ -1,9 +1,12 @@
-"""Running a loaded model on log-mel patches, and pooling segment outputs into a track result."""
+"""Running a checkpoint's PyTorch network on log-mel patches (GPU, Apple MPS, or the CPU fallback).
+
+On a CPU the analysis normally runs the same weights through ONNX Runtime instead
+(:mod:`musicsim.model.onnx_model`, chosen by :mod:`musicsim.model.runtime`).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,40 +15,9 @@ import torch
 from musicsim.features import FeatureConfig
 from musicsim.model.checkpoint import Checkpoint, load_checkpoint
 from musicsim.model.device import describe_device, pick_device
+from musicsim.model.outputs import SegmentOutputs, TrackResult, pool_segments
 
-
-@dataclass
-class SegmentOutputs:
-    """Per-segment network outputs as float32 arrays with one row per segment."""
-
-    embeddings: np.ndarray  # (n, embedding_size)
-    genre_probs: np.ndarray  # (n, n_genres), softmax
-    tag_probs: np.ndarray  # (n, n_tags), sigmoid; (n, 0) without tags
-
-
-@dataclass
-class TrackResult:
-    """One track's pooled analysis."""
-
-    embedding: np.ndarray  # L2-normalised mean of segment embeddings, float32
-    genre_probs: np.ndarray  # mean of segment genre probabilities
-    tag_probs: np.ndarray  # mean of segment tag probabilities
-    n_segments: int
-
-
-def pool_segments(out: SegmentOutputs) -> TrackResult:
-    """Track result: L2-normalised mean embedding, mean genre and tag probabilities."""
-    if out.embeddings.shape[0] == 0:
-        raise ValueError("cannot pool zero segments")
-    mean = out.embeddings.astype(np.float64).mean(axis=0)
-    norm = np.linalg.norm(mean)
-    embedding = (mean / norm if norm > 0 else mean).astype(np.float32)
-    return TrackResult(
-        embedding=embedding,
-        genre_probs=out.genre_probs.mean(axis=0).astype(np.float32),
-        tag_probs=out.tag_probs.mean(axis=0).astype(np.float32),
-        n_segments=int(out.embeddings.shape[0]),
-    )
+__all__ = ["LoadedModel", "SegmentOutputs", "TrackResult", "load_model", "pool_segments"]
 
 
 class LoadedModel:
@@ -56,6 +28,13 @@ class LoadedModel:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.batch_size = batch_size
         self.network = ckpt.build().to(self.device)
+
+    runtime = "torch"
+    in_workers = False  # the pipeline runs it in the parent, fed by decode workers
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.device.type == "cpu"
 
     @property
     def version(self) -> str:

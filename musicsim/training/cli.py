@@ -31,7 +31,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, metavar="DIR",
                    help="GTZAN-style folder: DIR/<genre>/<genre>.NNNNN.<ext> (+ optional DIR/splits/)")
     p.add_argument("--base", type=Path, default=None, metavar="FILE",
-                   help="pretrained trunk (default: resources/musicnn-msd.pt)")
+                   help="pretrained trunk (default: resources/musicnn-msd.safetensors)")
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="feature cache (default: the user cache folder, musicsim/train)")
     p.add_argument("--seed", type=int, default=0)
@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
                                           "musicnn trunk and write a complete model file. With --from-scratch: "
                                           "train the two-stream ResCNN on DIR alone (Dong's features).")
     _common(p)
-    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write (.pt)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write (.safetensors)")
     p.add_argument("--from-scratch", action="store_true", help="train the whole network on DIR alone")
     _scratch_options(p)
     p.set_defaults(handler=run_train)

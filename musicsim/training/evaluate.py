@@ -54,14 +54,14 @@ from musicsim.training.scratch import (
 T = TypeVar("T")
 Log = Callable[[str], None]
 METHODS = ("shipped", "scratch", "baseline")
-BASE_MODEL_FILE = "musicnn-msd.pt"
+BASE_MODEL_FILE = "musicnn-msd.safetensors"
 
 
 @dataclass
 class EvalSettings:
     folds: int = 5
     seed: int = 0
-    base_model: Path | None = None  # the pretrained trunk (default resources/musicnn-msd.pt)
+    base_model: Path | None = None  # the pretrained trunk (default resources/musicnn-msd.safetensors)
     cache_dir: Path | None = None
     methods: tuple[str, ...] = METHODS
     scratch: TrainSettings = field(default_factory=TrainSettings)
