@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicsim.genres.label import GenreLabel, label_tracks
+from musicsim.genres.label import GenreLabel, corrected_top, label_tracks
 from musicsim.genres.names import primary
 from musicsim.library.records import Problem, Track
 from musicsim.library.scanner import FoundFile, Skipped
@@ -482,13 +482,12 @@ class Catalogue:
         genre_sets = self._probs(versions, genre_b, "genres")
         tag_sets = self._probs(versions, tag_b, "tags")
         for version, (idx, probs) in genre_sets.items():
-            names = np.array([g.lower() for g in self._models[version].genres], dtype=object)
-            best = probs.argmax(axis=1)
-            top = probs[np.arange(len(idx)), best].astype(np.float64).tolist()
-            for i, name, p in zip(idx.tolist(), names[best].tolist(), top):
+            info = self._models[version]
+            names = np.array([g.lower() for g in info.genres], dtype=object)
+            best, top_p = corrected_top(probs, info.genres, info.tags)  # prior-corrected, calibrated
+            for i, name, p in zip(idx.tolist(), names[best].tolist(), top_p.tolist()):
                 genre[i], confidence[i] = name, p
             tag_idx, tag_probs = tag_sets.get(version, (np.zeros(0, np.int64), None))
-            info = self._models[version]
             if tag_probs is not None and len(tag_idx) == len(idx) and np.array_equal(tag_idx, idx):
                 for i, lab in zip(idx.tolist(), label_tracks(probs, tag_probs, info.genres, info.tags)):
                     labels[i] = lab
