@@ -79,16 +79,17 @@ def describe_os_error(exc: OSError) -> str:
 
 @contextmanager
 def atomic_output(path: PathLike, mode: int | None = None,
-                  verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
+                  verify: Callable[[Path], None] | None = None, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on normal exit it is fsynced, checked and renamed to ``path``.
 
     For writers that need a file name (hnswlib, torch). ``mode``: the file's permissions (default: what the
     umask gives a new file). ``verify(tmp)`` may raise to refuse what was written (the old file stays).
+    ``suffix`` ends the temporary name (readers that go by the extension need the target's, e.g. ``.tmp.mp3``).
     Raises :class:`WriteError` naming ``path`` on failure; the temporary file never outlives the call.
     """
     target = Path(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     except OSError as exc:
         raise WriteError(exc.errno, f"cannot write {target}: {describe_os_error(exc)}", target) from exc
     os.close(fd)

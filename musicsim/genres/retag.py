@@ -74,7 +74,10 @@ def _tag_snapshot(path: Path) -> dict[str, Any]:
     """Every tag except the genre, and the stream properties, as comparable text."""
     import mutagen
 
-    audio = mutagen.File(path)
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # noqa: BLE001 - mutagen raises many types on damaged files
+        raise RetagError(f"mutagen cannot read the file's tags: {exc}") from exc
     if audio is None:
         raise RetagError("mutagen cannot read the file's tags")
     tags: dict[str, str] = {}
@@ -89,10 +92,13 @@ def _tag_snapshot(path: Path) -> dict[str, Any]:
 
 
 def _decoded(path: Path) -> np.ndarray:
-    from musicsim.audio.decode import open_audio
+    from musicsim.audio.decode import DecodeError, open_audio
 
-    with open_audio(path) as reader:
-        return reader.read_all()
+    try:
+        with open_audio(path) as reader:
+            return reader.read_all()
+    except DecodeError as exc:
+        raise RetagError(f"the audio cannot be decoded: {exc}") from exc
 
 
 def _genre_reads_back(path: Path, genre: str) -> bool:
@@ -171,7 +177,7 @@ def write_one(path: str | os.PathLike[str], genre: str, run: Path, number: int,
         atomic_write(run / "records" / f"{number:06d}.json", json.dumps(asdict(record), indent=1))
 
     try:
-        with atomic_output(target, mode=mode, verify=verify) as tmp:
+        with atomic_output(target, mode=mode, verify=verify, suffix=".tmp" + target.suffix) as tmp:
             tmp.write_bytes(old)
             write_genre(tmp, genre)
     except (TagWriteError, RetagError) as exc:
