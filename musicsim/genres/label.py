@@ -14,10 +14,11 @@ docs/evaluation/). Whatever file format the model comes in, only these two vecto
    probabilities, tag probabilities), fitted on out-of-fold outputs, with its own temperature. The
    tags come from a network trained on far more music than GTZAN, so they veto what the head alone
    gets wrong off GTZAN (ambient or orchestral music called "blues": its "blues" tag is near zero).
-3. **genres GTZAN lacks** (``extras``): electronic, ambient, folk, punk, soul/R&B. A track whose
+3. **genres GTZAN lacks** (``extras``): electronic, folk, punk, soul/r&b. A track whose
    evidence (the highest of the tags standing for that genre) reaches the genre's threshold is
-   labelled with it; the threshold is the evidence that only 2.5 % of GTZAN clips (genre-balanced)
-   reach, so on GTZAN it almost never fires. Its confidence is that tag probability (the MSD model's
+   labelled with it; the threshold is the evidence that only 1 % of GTZAN clips (genre-balanced)
+   reach, so on GTZAN it seldom fires (16 of 280 clips). Ambient is not among them: its MSD tag is as
+   high on GTZAN's classical clips as on ambient music. Its confidence is that tag probability (the MSD model's
    own; no labelled audio of these genres was available to calibrate it); the remaining probability is
    shared among the ten genres as in 2.
 4. **uncertain**: a label whose probability is under ``uncertain_below`` (0.5: calibrated, so fewer than

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MIN_EXAMPLES = 5  # tagged files a genre needs before it is learned
-L2 = 1e-2  # penalty on the weights (per example, on standardised features); measured in tests/test_genres.py
+L2 = 1e-2  # penalty on the weights (per example, on standardised features); a default, checked on GTZAN clips in
+# tests/test_genres.py (4 genres, 6 tagged clips each: >= 80 % of the other 16 suggested right)
 ITERATIONS = 400
 AGREEMENT_FOLDS = 5
 

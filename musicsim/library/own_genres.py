@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Suggestions below this probability are listed but not written by ``tag-genres --write`` unless asked
-# (--min-confidence). Measured on GTZAN clips in tests/test_genres.py: see docs/cli.md.
+# (--min-confidence). A default (the classifier's probability: even odds), not a measured threshold.
 WRITE_MIN_CONFIDENCE = 0.5
 
 
