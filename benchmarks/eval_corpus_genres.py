@@ -47,8 +47,9 @@ def matches(name: str | None, genres: list[str]) -> bool:
     return bool(ALIASES.get(name, {name}) & wanted)
 
 
-def collect(corpus: Path, data_dir: Path, workers: int | None) -> list[dict[str, Any]]:
-    """One dict per corpus file: its corpus.json row plus what musicsim says."""
+def collect(corpus: Path, data_dir: Path, workers: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One dict per corpus file (its corpus.json row plus what musicsim says), and how the genres learned
+    from the files' own genre tags agree with those tags (cross-validated)."""
     rows = {r["path"]: r for r in json.loads((corpus / "corpus.json").read_text(encoding="utf-8"))["files"]}
     with Library(data_dir=data_dir, device="cpu") as lib:
         t0 = time.monotonic()
@@ -56,6 +57,7 @@ def collect(corpus: Path, data_dir: Path, workers: int | None) -> list[dict[str,
         print(f"scan: {synced.added} new, {synced.changed} changed; analysed {report.analysed} "
               f"({report.failed} failed) in {time.monotonic() - t0:.0f} s", file=sys.stderr)
         tracks = lib.genre_tracks(root=corpus)
+        agreement = lib.genre_agreement().to_json()
         version = lib.current_version()
         raw = {int(i): np.frombuffer(b, np.float32) for i, b in lib.catalogue.conn().execute(
             "SELECT id, genre_probs FROM tracks WHERE status = 'analysed' AND model_version = ?", (version,))}
@@ -72,8 +74,9 @@ def collect(corpus: Path, data_dir: Path, workers: int | None) -> list[dict[str,
                     "head": head, "genre": t.genre, "confidence": t.confidence,
                     "label": lab.name if lab else None, "label_text": lab.text() if lab else None,
                     "label_p": lab.confidence if lab else None, "uncertain": lab.uncertain if lab else None,
-                    "tags": t.tags[:3], "model_version": version})
-    return out
+                    "tags": t.tags[:3], "model_version": version, "file_genre": t.file_genre,
+                    "suggested_genre": t.suggested_genre})
+    return out, agreement
 
 
 def summarise(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -146,6 +149,14 @@ def render(report: dict[str, Any]) -> str:
                      f"{counts(s['head']['counts'])} ({pct(s['head']['matching'])}) | "
                      f"{counts(s['label']['counts'])} ({pct(s['label']['matching'])}) | {pct(s['uncertain'])} |")
     lines += ["", "The `genre` column per source is in `corpus-genres.json`.", ""]
+    agree = runs[last_name].get("own_tags_agreement")
+    if agree and agree.get("files"):
+        learned = ", ".join(f"{g} ({n})" for g, n in agree["learned_genres"].items())
+        lines += ["## The files' own genre tags, learned (`tag-genres`)", "",
+                  f"{agree['tagged']} corpus files carry a genre tag; genres with 5 or more: {learned}. "
+                  f"Cross-validated, musicsim's suggestion equals the file's own tag for {agree['agreed']} of "
+                  f"{agree['files']} ({pct(agree['share'])}; {pct(agree['balanced'])} averaged over genres). "
+                  "Several of these tags name a use, not a style (Game, Sound FX, Soundtrack).", ""]
     return "\n".join(lines)
 
 
@@ -158,17 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", default="current", help="name of this run in the report (earlier runs are kept)")
     p.add_argument("--workers", type=int, default=None)
     args = p.parse_args(argv)
-    items = collect(args.corpus.resolve(), args.data_dir, args.workers)
+    items, agreement = collect(args.corpus.resolve(), args.data_dir, args.workers)
     path = args.out / "corpus-genres.json"
     report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"runs": {}}
     report["runs"][args.run] = {"model_version": items[0]["model_version"] if items else None,
-                                "summary": summarise(items), "tracks": items}
+                                "summary": summarise(items), "own_tags_agreement": agreement, "tracks": items}
     atomic_write(path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     atomic_write(args.out / "corpus-genres.md", render(report))
     g = report["runs"][args.run]["summary"]["goals"]
     for column in COLUMNS:
-        print(f"{column}: orchestral->classical {pct(g[column]['orchestral_classical'])}, blues on not-blues "
-              f"{pct(g[column]['blues_on_not_blues'])}, matching labelled {pct(g[column]['matching_labelled_sources'])}")
+        c = g[column]
+        print(f"{column}: orchestral->classical {pct(c['orchestral_classical'])}, blues on not-blues "
+              f"{pct(c['blues_on_not_blues'])}, matching labelled {pct(c['matching_labelled_sources'])}")
     return 0
 
 

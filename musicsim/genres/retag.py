@@ -76,7 +76,7 @@ def _tag_snapshot(path: Path) -> dict[str, Any]:
 
     try:
         audio = mutagen.File(path)
-    except Exception as exc:  # noqa: BLE001 - mutagen raises many types on damaged files
+    except Exception as exc:  # mutagen raises many types on damaged files
         raise RetagError(f"mutagen cannot read the file's tags: {exc}") from exc
     if audio is None:
         raise RetagError("mutagen cannot read the file's tags")

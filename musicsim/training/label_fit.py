@@ -100,7 +100,8 @@ def fit_correction(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return bias, _fit_temperature(logp + bias, y, w)
 
 
-def _stack_fit(x: np.ndarray, y: np.ndarray, C: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _stack_fit(x: np.ndarray, y: np.ndarray, C: float,
+               seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
@@ -214,7 +215,7 @@ def train_label(data_dir: Path, out: Path, report: Path | None = None, cache_dir
         rule, _ = fit_rule(p[train], tags[train], y[train], tag_names, seed)
         corr[test] = corrected_genres(p[test], rule)
         stack[test] = stacked_genres(corr[test], tags[test], rule)
-        names, dist, chosen = label_distribution(p[test], tags[test], GENRES, tag_names, rule)
+        _, dist, chosen = label_distribution(p[test], tags[test], GENRES, tag_names, rule)
         labels[test] = chosen
         label_p[test] = dist[np.arange(len(test)), chosen]
         extra_hits += int((chosen >= len(GENRES)).sum())
