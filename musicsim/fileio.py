@@ -127,20 +127,21 @@ def describe_os_error(exc: OSError, folder: PathLike | None = None, needed: int 
 
 @contextmanager
 def atomic_output(path: PathLike, mode: int | None = None, verify: Callable[[Path], None] | None = None,
-                  needed: int | None = None) -> Iterator[Path]:
+                  needed: int | None = None, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on normal exit it is fsynced, checked and renamed to ``path``.
 
-    For writers that need a file name (hnswlib, torch, matplotlib). ``mode``: the file's permissions
+    For writers that need a file name (hnswlib, torch, matplotlib, mutagen). ``mode``: the file's permissions
     (default: what the umask gives a new file). ``verify(tmp)`` may raise to refuse what was written
     (see :func:`check_size`); the old file then stays. ``needed``: about how many bytes the file takes
-    (said when the disk is full). Any failure, the writer's own included (hnswlib and torch raise
+    (said when the disk is full). ``suffix`` ends the temporary name (readers that go by the extension need
+    the target's, e.g. ``.tmp.mp3``). Any failure, the writer's own included (hnswlib and torch raise
     RuntimeError), becomes a :class:`WriteError` naming ``path``, never the temporary file, which
     never outlives the call.
     """
     target = Path(path)
     folder = target.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=suffix)
     except OSError as exc:
         raise _write_error(exc, target, needed) from exc
     os.close(fd)

@@ -52,8 +52,13 @@ def test_commands_and_json_shapes(copy_music, model_file: Path, data_dir: Path, 
     genres = json.loads(out)
     assert sorted(g["title"] for g in genres) == sorted(s[1] for s in SONGS)
     for g in genres:
-        assert set(g) == {"path", "title", "artist", "album", "genre", "confidence", "tags"}
-        assert g["genre"] in GENRES and 0 < g["confidence"] <= 1 and len(g["tags"]) == 3
+        assert set(g) == {"path", "title", "artist", "album", "genre", "confidence", "tags", "label",
+                          "label_confidence", "uncertain", "label_candidates", "file_genre", "suggested_genre",
+                          "suggested_confidence"}
+        assert g["genre"] in GENRES and 0 < g["confidence"] <= 1 and len(g["tags"]) == 5  # the model's 5 tags
+        assert [p for _, p in g["tags"]] == sorted((p for _, p in g["tags"]), reverse=True)
+        assert isinstance(g["uncertain"], bool) and 0 < g["label_confidence"] <= 1 and len(g["label_candidates"]) == 2
+        assert g["file_genre"] is None and g["suggested_genre"] is None  # untagged files, nothing learned
     code, out, _ = run("genres")
     assert code == 0 and len(out.splitlines()) == 6
 

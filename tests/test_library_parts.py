@@ -142,7 +142,7 @@ def test_catalogue_schema_1_is_migrated(tmp_path: Path) -> None:
     cat = _catalogue(tmp_path)
     cat.write_results("v1", [_row(1, [1, 0, 0])])
     conn = cat.conn()
-    for column in ("stamp", "find_title", "find_artist", "find_text"):  # as schema 1 had it
+    for column in ("stamp", "find_title", "find_artist", "find_text", "genre_tag"):  # as schema 1 had it
         conn.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 1")
     cat.close()
@@ -223,7 +223,7 @@ def test_text_search_is_sql_over_folded_columns_and_schema_2_is_migrated(tmp_pat
     cat.close()
     path = tmp_path / "catalogue.sqlite3"
     with sqlite3.connect(path) as conn:  # as schema 2 left it: no search columns
-        for column in ("find_title", "find_artist", "find_text"):
+        for column in ("find_title", "find_artist", "find_text", "genre_tag"):
             conn.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
     conn.close()

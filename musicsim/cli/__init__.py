@@ -10,6 +10,7 @@ interrupted: 130). Reading commands import neither torch nor Qt.
   output              JSON, the progress bar, terminal-safe names
   library_commands    scan, status, genres, problems
   playlist_commands   similar, export, mix, path, radio (each with --to-mpd: cli/mpd_options)
+  genre_commands      search (sounds like words), tag-genres (your own genre tags)
   mpd_commands        mpd-radio (keeps MPD's queue topped up with radio picks)
   desktop_commands    install-desktop (the per-user menu entry, icons, metainfo)
   app_command         the desktop app (no command)
@@ -26,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from musicsim import __version__
-from musicsim.cli import desktop_commands, library_commands, mpd_commands, playlist_commands
+from musicsim.cli import desktop_commands, genre_commands, library_commands, mpd_commands, playlist_commands
 from musicsim.cli.app_command import build_app_parser, run_app_command
 from musicsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, VALUE_OPTIONS, UserError, common_options, opt
 from musicsim.cli.output import shown
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 HELP_OPTIONS = frozenset({"-h", "--help", "--version"})
 
 # Modules with ``register(subparsers, common)``; training's is optional (it needs the training extras).
-COMMAND_MODULES = [library_commands, playlist_commands, mpd_commands, desktop_commands]
+COMMAND_MODULES = [library_commands, playlist_commands, genre_commands, mpd_commands, desktop_commands]
 
 
 def _register_training(sub: argparse._SubParsersAction[argparse.ArgumentParser],

@@ -155,14 +155,22 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_genres(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_library(args) as lib:
-        tracks = [t for t in lib.tracks(root=scope(args)) if t.genre is not None]
+        tracks = lib.genre_tracks(root=scope(args))
     if args.json:
         print_json([t.to_genre_json() for t in tracks], out)
         return 0
     if not tracks:
         err.write("No analysed tracks yet: run `musicsim scan FOLDER`.\n")
     for t in tracks:
-        out.write(f"{shown(t.genre):<10}{t.confidence or 0.0:6.0%}  {track_line(t)}\n")
+        lab = t.genre_label
+        text = lab.text() if lab else (t.genre or "")
+        conf = lab.confidence if lab else (t.confidence or 0.0)
+        own = ""
+        if t.file_genre:
+            own = f"  [tag: {shown(t.file_genre)}]"
+        elif t.suggested_genre:
+            own = f"  [suggested: {shown(t.suggested_genre)} {t.suggested_confidence or 0.0:.0%}]"
+        out.write(f"{text:<22}{conf:5.0%}  {track_line(t)}{own}\n")
     return 0
 
 

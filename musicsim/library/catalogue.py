@@ -1,6 +1,7 @@
 """The SQLite catalogue (WAL mode): the library's source of truth.
 
-One row per audio file: path, size, mtime, tags, analysis status and error, the model version that
+One row per audio file: path, size, mtime, tags (with the file's own genre tag, ``genre_tag``: NULL
+until read, '' for none), analysis status and error, the model version that
 analysed it, genre and tag probabilities and the embedding (float32 blobs), and ``stamp``: the
 generation at which its embedding was written. Files the scanner could
 not use at all (AppleDouble, unreadable, loops) live in ``skipped``. ``meta.generation`` goes up with
@@ -38,14 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from musicsim.fileio import disk_full_reason, free_bytes, is_read_only_disk
+from musicsim.genres.label import GenreLabel, corrected_top, label_tracks
+from musicsim.genres.names import primary
 from musicsim.library.records import Problem, Track
 from musicsim.library.scanner import FoundFile, Skipped
 from musicsim.library.tags import TagInfo
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
-TOP_TAGS = 3  # extra tags shown per track
+SCHEMA_VERSION = 4
+TOP_TAGS = 5  # extra tags shown per track
 SQLITE_HEADER = b"SQLite format 3\x00"
 # PRAGMA quick_check runs when a catalogue up to this size is opened (about 4 ms per MB, i.e. 0.04 s
 # for 10 000 tracks, 0.5 s for 100 000: benchmarks/bench_faults.py); larger ones are checked by the
@@ -86,7 +89,8 @@ CREATE TABLE tracks (
     stamp INTEGER NOT NULL DEFAULT 0,
     find_title TEXT NOT NULL DEFAULT '',
     find_artist TEXT NOT NULL DEFAULT '',
-    find_text TEXT NOT NULL DEFAULT ''
+    find_text TEXT NOT NULL DEFAULT '',
+    genre_tag TEXT
 );
 CREATE INDEX tracks_status ON tracks (status, model_version);
 CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
@@ -101,7 +105,7 @@ INSERT INTO meta (key, value) VALUES ('generation', '0');
 """
 
 _TRACK_COLUMNS = ("id, path, title, artist, album, track_number, duration, status, error, model_version, "
-                  "genre_probs, tag_probs")
+                  "genre_probs, tag_probs, genre_tag")
 
 
 @contextmanager
@@ -155,6 +159,7 @@ class KnownFile:
     id: int
     size: int
     mtime_ns: int
+    tags_read: bool = True  # False: catalogued before schema 4, its genre tag not read yet
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,15 @@ def _scope(root: str | None, column: str = "path") -> tuple[str, tuple[str, ...]
     if root is None:
         return "", ()
     return f" AND {column} >= ? AND {column} < ?", under(root)
+
+
+def _migrate_to_4(c: sqlite3.Connection) -> None:
+    """Schema 3 -> 4: the file's own genre tag. NULL marks "not read yet": the next catalogue pass reads
+    the tags of those files again (without re-analysing them, see ``KnownFile.tags_read``)."""
+    columns = {row[1] for row in c.execute("PRAGMA table_info(tracks)")}
+    if "genre_tag" not in columns:
+        c.execute("ALTER TABLE tracks ADD COLUMN genre_tag TEXT")
+    c.execute("UPDATE tracks SET genre_tag = NULL")
 
 
 class Catalogue:
@@ -519,6 +533,7 @@ class Catalogue:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             c.execute(statement)
+                    version = SCHEMA_VERSION  # the current schema: no step below applies
                 if version == 1:
                     c.execute("ALTER TABLE tracks ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
                     c.execute("UPDATE tracks SET stamp = (SELECT CAST(value AS INTEGER) FROM meta "
@@ -529,7 +544,33 @@ class Catalogue:
                     rows = c.execute("SELECT id, path, title, artist, album FROM tracks").fetchall()
                     c.executemany("UPDATE tracks SET find_title = ?, find_artist = ?, find_text = ? WHERE id = ?",
                                   [(*_find_columns(p, TagInfo(t, a, al, None, None)), i) for i, p, t, a, al in rows])
+                if version in (1, 2, 3):
+                    _migrate_to_4(c)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- schema 4: the files' own genre tags ----------------------------------------------
+    def set_tags(self, conn: sqlite3.Connection, track_id: int, tags: TagInfo) -> None:
+        """New tags for an unchanged file (its analysis stays): catalogued before its genre tag was read."""
+        conn.execute("UPDATE tracks SET title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
+                     "genre_tag = ?, find_title = ?, find_artist = ?, find_text = ? WHERE id = ?",
+                     (tags.title, tags.artist, tags.album, tags.track_number, tags.duration, tags.genre_text,
+                      *_find_columns(self._path(conn, track_id), tags), track_id))
+
+    def retagged(self, track_id: int, size: int, mtime_ns: int, genre_tag: str) -> None:
+        """musicsim rewrote this file's genre tag (audio unchanged): new size/mtime and genre, analysis kept,
+        so the next scan does not take the file for a changed one."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE tracks SET size = ?, mtime_ns = ?, genre_tag = ? WHERE id = ?",
+                         (size, mtime_ns, genre_tag, track_id))
+
+    def file_size_mtime(self, track_id: int) -> tuple[int, int] | None:
+        row = self.conn().execute("SELECT size, mtime_ns FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    @staticmethod
+    def _path(conn: sqlite3.Connection, track_id: int) -> str:
+        row = conn.execute("SELECT path FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return row[0] if row else ""
 
     def _bump(self, conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
@@ -541,15 +582,15 @@ class Catalogue:
     def known_under(self, root: str) -> dict[str, KnownFile]:
         lo, hi = under(root)
         rows = self.conn().execute(
-            "SELECT path, id, size, mtime_ns FROM tracks WHERE path >= ? AND path < ?", (lo, hi))
-        return {p: KnownFile(i, s, m) for p, i, s, m in rows}
+            "SELECT path, id, size, mtime_ns, genre_tag IS NOT NULL FROM tracks WHERE path >= ? AND path < ?", (lo, hi))
+        return {p: KnownFile(i, s, m, bool(g)) for p, i, s, m, g in rows}
 
     def add(self, conn: sqlite3.Connection, found: FoundFile, tags: TagInfo) -> int:
         cur = conn.execute(
             "INSERT INTO tracks (path, size, mtime_ns, title, artist, album, track_number, duration, added_at, "
-            "find_title, find_artist, find_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "find_title, find_artist, find_text, genre_tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (found.path, found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number,
-             tags.duration, time.time(), *_find_columns(found.path, tags)))
+             tags.duration, time.time(), *_find_columns(found.path, tags), tags.genre_text))
         return int(cur.lastrowid or 0)
 
     def mark_changed(self, conn: sqlite3.Connection, track_id: int, found: FoundFile, tags: TagInfo) -> None:
@@ -558,9 +599,9 @@ class Catalogue:
             "UPDATE tracks SET size = ?, mtime_ns = ?, title = ?, artist = ?, album = ?, track_number = ?, "
             "duration = ?, status = 'pending', error = NULL, model_version = NULL, genre_probs = NULL, "
             "tag_probs = NULL, embedding = NULL, n_segments = NULL, analysed_at = NULL, find_title = ?, "
-            "find_artist = ?, find_text = ? WHERE id = ?",
+            "find_artist = ?, find_text = ?, genre_tag = ? WHERE id = ?",
             (found.size, found.mtime_ns, tags.title, tags.artist, tags.album, tags.track_number, tags.duration,
-             *_find_columns(found.path, tags), track_id))
+             *_find_columns(found.path, tags), tags.genre_text, track_id))
         self._bump(conn)
 
     def remove(self, conn: sqlite3.Connection, track_ids: Iterable[int]) -> None:
@@ -650,6 +691,26 @@ class Catalogue:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         return ids, np.stack([_vector(r[1]) for r in rows])
 
+    def tag_probabilities(self, model_version: str, root: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, (n, tags) matrix)`` of the tag probabilities of tracks analysed with ``model_version``."""
+        inside, bounds = _scope(root)
+        info = self.model(model_version)
+        width = len(info.tags) if info else 0
+        rows = self.conn().execute(
+            f"SELECT id, tag_probs FROM tracks WHERE status = 'analysed' AND model_version = ? "
+            f"AND tag_probs IS NOT NULL{inside} ORDER BY id", (model_version, *bounds)).fetchall()
+        rows = [r for r in rows if width and len(r[1]) == 4 * width]
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, width), np.float32)
+        return (np.array([r[0] for r in rows], np.int64),
+                np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), width))
+
+    def genre_tags(self, root: str | None = None) -> dict[int, str]:
+        """``id -> genre tag text`` of the tracks whose file has a genre tag (inside folder ``root``)."""
+        inside, bounds = _scope(root)
+        rows = self.conn().execute(f"SELECT id, genre_tag FROM tracks WHERE genre_tag != ''{inside}", bounds)
+        return {int(i): g for i, g in rows}
+
     def analysed_ids(self, model_version: str, root: str | None = None) -> np.ndarray:
         """Ids of the tracks analysed with ``model_version`` (inside folder ``root``), ascending."""
         inside, bounds = _scope(root)
@@ -713,24 +774,36 @@ class Catalogue:
         n = len(rows)
         if not n:
             return []
-        ids, paths, titles, artists, albums, numbers, durations, statuses, errors, versions, genre_b, tag_b = zip(*rows)
+        (ids, paths, titles, artists, albums, numbers, durations, statuses, errors, versions, genre_b, tag_b,
+         genre_tags) = zip(*rows)
         genre: list[str | None] = [None] * n
         confidence: list[float | None] = [None] * n
         tags: list[list[tuple[str, float]]] = [[] for _ in range(n)]
-        for version, (idx, probs) in self._probs(versions, genre_b, "genres").items():
-            names = np.array([g.lower() for g in self._models[version].genres], dtype=object)
-            best = probs.argmax(axis=1)
-            top = probs[np.arange(len(idx)), best].astype(np.float64).tolist()
-            for i, name, p in zip(idx.tolist(), names[best].tolist(), top):
+        labels: list[GenreLabel | None] = [None] * n
+        genre_sets = self._probs(versions, genre_b, "genres")
+        tag_sets = self._probs(versions, tag_b, "tags")
+        for version, (idx, probs) in genre_sets.items():
+            info = self._models[version]
+            names = np.array([g.lower() for g in info.genres], dtype=object)
+            best, top_p = corrected_top(probs, info.genres, info.tags)  # prior-corrected, calibrated
+            for i, name, p in zip(idx.tolist(), names[best].tolist(), top_p.tolist()):
                 genre[i], confidence[i] = name, p
-        for version, (idx, probs) in self._probs(versions, tag_b, "tags").items():
+            tag_idx, tag_probs = tag_sets.get(version, (np.zeros(0, np.int64), None))
+            if tag_probs is not None and len(tag_idx) == len(idx) and np.array_equal(tag_idx, idx):
+                for i, lab in zip(idx.tolist(), label_tracks(probs, tag_probs, info.genres, info.tags)):
+                    labels[i] = lab
+            else:  # no tags (or not for every row): the label is the genre alone
+                for i, lab in zip(idx.tolist(), label_tracks(probs, None, info.genres, info.tags)):
+                    labels[i] = lab
+        for version, (idx, probs) in tag_sets.items():
             names = np.array(self._models[version].tags, dtype=object)
             order = np.argsort(-probs, axis=1)[:, :TOP_TAGS]
             values = np.round(np.take_along_axis(probs, order, axis=1).astype(np.float64), 4).tolist()
             for i, picked, vals in zip(idx.tolist(), names[order].tolist(), values):
                 tags[i] = list(zip(picked, vals))
+        file_genres = [primary(g.split("; ")) if g else None for g in genre_tags]
         return list(map(Track, ids, paths, titles, artists, albums, numbers, durations, statuses, genre, confidence,
-                        tags, errors))
+                        tags, errors, file_genres, labels))
 
     def track(self, track_id: int) -> Track | None:
         row = self.conn().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id = ?", (track_id,)).fetchone()

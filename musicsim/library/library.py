@@ -36,6 +36,7 @@ from musicsim.library.catalogue import (
     is_damage,
 )
 from musicsim.library.index import IndexStore
+from musicsim.library.own_genres import GenreAgreement, GenreSuggestion, OwnGenres, RetagReport, UndoReport
 from musicsim.library.playlist import write_playlist
 from musicsim.library.records import (
     AnalysisProgress,
@@ -141,6 +142,7 @@ class Library:
         self._model_problem: str | None = None  # why the model file cannot be used, once looked at
         self._model_lock = threading.Lock()
         self._preload: threading.Thread | None = None
+        self.own_genres = OwnGenres(self.catalogue, self.data_dir)
 
     @property
     def read_only(self) -> bool:
@@ -268,6 +270,7 @@ class Library:
         skipped: list[Skipped] = []
         todo: list[tuple[FoundFile, int | None]] = []
         touched: list[int] = []
+        stale_tags: list[tuple[str, int]] = []
 
         def flush() -> None:
             tagged = []
@@ -301,12 +304,21 @@ class Library:
             old = known.get(item.path)
             if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
                 report.unchanged += 1
+                if not old.tags_read:  # catalogued before schema 4: read its genre tag, keep its analysis
+                    stale_tags.append((item.path, old.id))
                 continue
             todo.append((item, None if old is None else old.id))
             if len(todo) >= SYNC_BATCH:
                 flush()
         if todo:
             flush()
+        for start in range(0, len(stale_tags), SYNC_BATCH):
+            if stop():
+                break
+            batch = [(i, read_tags(p)) for p, i in stale_tags[start : start + SYNC_BATCH]]
+            with cat.transaction() as conn:
+                for track_id, tags in batch:
+                    cat.set_tags(conn, track_id, tags)
         report.cancelled = stop()
         gone: list[int] = []
         if not report.cancelled:  # a cut-short walk has not seen every file: nothing is gone
@@ -654,6 +666,61 @@ class Library:
             check = inside.__contains__ if allowed is None else (lambda i: i in inside and allowed(i))
             return self.index.query(version, v, k, check)
         return _Search(version, dim, len(ids), scoped)
+
+    # -- genres ----------------------------------------------------------------------------
+    def genre_tracks(self, root: PathLike | None = None) -> list[Track]:
+        """Every analysed track (inside folder ``root``) with its genre, label, top tags, file genre and,
+        for files without a genre tag, the genre learned from the library's own tags (``suggested_genre``)."""
+        tracks = [t for t in self.tracks(root=root) if t.genre is not None]
+        self.own_genres.fill_suggestions(tracks, self.current_version())
+        return tracks
+
+    def genre_suggestions(self, root: PathLike | None = None, overwrite: bool = False) -> list[GenreSuggestion]:
+        """Genres learned from the library's own tags for files without one (``overwrite``: also for tagged
+        files whose genre differs), inside folder ``root``. Empty until two genres have 5 tagged files."""
+        return self.own_genres.suggestions(self.tracks(root=root), self.current_version(), overwrite)
+
+    def genre_agreement(self) -> GenreAgreement:
+        """How often musicsim's learned suggestions agree with the user's own genre tags (cross-validated)."""
+        return self.own_genres.agreement(self.current_version())
+
+    def write_genres(self, suggestions: Sequence[GenreSuggestion],
+                     progress: Callable[[int, int], None] | None = None) -> RetagReport:
+        """Write the suggestions into the files' genre tags (journalled; :meth:`undo_genre_writes` reverts)."""
+        return self.own_genres.write(suggestions, progress)
+
+    def undo_genre_writes(self) -> UndoReport:
+        """Restore, byte for byte, the files of the last :meth:`write_genres` run not yet undone."""
+        return self.own_genres.undo()
+
+    def search(self, words: str | Sequence[str], n: int = 10, root: PathLike | None = None) -> list[SimilarTrack]:
+        """Tracks (inside folder ``root``) ranked by how well the model's tags fit ``words`` ("mellow
+        acoustic"); ``score`` is the match (0..1). Raises ``musicsim.genres.search.UnknownWords`` (a
+        LookupError listing the vocabulary) for a word outside it, ValueError for no words."""
+        from musicsim.genres.search import match_scores, parse
+
+        version = self.current_version()
+        info = self.catalogue.model(version) if version else None
+        if info is None:
+            if version is not None:
+                from musicsim.library.catalogue import ModelInfo
+
+                try:
+                    model_tags = read_meta(self.model_path).tags
+                except (ModelNotFoundError, ModelFileError):
+                    model_tags = []
+                info = ModelInfo(version, [], model_tags, 0)
+            else:
+                raise LookupError("Nothing is analysed yet: run musicsim scan FOLDER first.")
+        query = parse(words, info.tags)
+        ids, probs = self.catalogue.tag_probabilities(info.version, _scope(root))
+        if n <= 0 or not len(ids):
+            return []
+        scores = match_scores(probs, query)
+        order = np.argsort(-scores, kind="stable")[:n]
+        tracks = {t.id: t for t in self.catalogue.tracks([int(i) for i in ids[order]])}
+        return [SimilarTrack(tracks[int(i)], float(scores[j])) for i, j in zip(ids[order], order)
+                if int(i) in tracks]
 
     @_reports_damage
     def problems(self, root: PathLike | None = None) -> list[Problem]:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from musicsim.formatting import track_label
+from musicsim.genres.label import GenreLabel
 
 
 @dataclass
@@ -23,8 +24,12 @@ class Track:
     status: str  # "pending" | "analysed" | "failed"
     genre: str | None = None  # top genre, lower case, once analysed
     confidence: float | None = None  # probability of ``genre``
-    tags: list[tuple[str, float]] = field(default_factory=list)  # top extra tags (name, probability)
+    tags: list[tuple[str, float]] = field(default_factory=list)  # top extra tags (name, probability), best first
     error: str | None = None  # reason, when status == "failed"
+    file_genre: str | None = None  # the file's own genre tag (first genre named, normalised), None: untagged
+    genre_label: GenreLabel | None = None  # the label people see (musicsim.genres.label), once analysed
+    suggested_genre: str | None = None  # from the library's own genre tags (Library.genre_suggestions)
+    suggested_confidence: float | None = None
 
     @property
     def display_title(self) -> str:
@@ -37,9 +42,17 @@ class Track:
 
     def to_genre_json(self) -> dict[str, Any]:
         """``musicsim genres --json`` row (docs/cli.md)."""
+        lab = self.genre_label
         return {"path": self.path, "title": self.title, "artist": self.artist, "album": self.album,
                 "genre": self.genre, "confidence": round(float(self.confidence or 0.0), 6),
-                "tags": [[name, prob] for name, prob in self.tags]}
+                "label": lab.name if lab else None,
+                "label_confidence": round(lab.confidence, 6) if lab else None,
+                "uncertain": bool(lab.uncertain) if lab else True,
+                "label_candidates": [[n, round(p, 6)] for n, p in lab.candidates] if lab else [],
+                "tags": [[name, prob] for name, prob in self.tags],
+                "file_genre": self.file_genre, "suggested_genre": self.suggested_genre,
+                "suggested_confidence": None if self.suggested_confidence is None
+                else round(float(self.suggested_confidence), 6)}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Reading a file's tags with mutagen (title, artist, album, track number, duration).
+"""Reading a file's tags with mutagen (title, artist, album, track number, duration, genre).
 
 Tags never decide whether a file is usable (decoding does): a file mutagen cannot read simply gets
 its title from the file name.
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mutagen
+
+from musicsim.genres.filetags import read_genre_values
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ class TagInfo:
     album: str
     track_number: int | None
     duration: float | None  # seconds, from the stream info; None when unknown
+    genres: tuple[str, ...] = ()  # the genre tag's values as written (musicsim.genres.filetags)
+
+    @property
+    def genre_text(self) -> str:
+        """The genre tag as stored in the catalogue: its values joined by "; " ('' for none)."""
+        return "; ".join(self.genres)
 
 
 def _first_text(tags: object, keys: tuple[str, ...]) -> str | None:
@@ -92,6 +100,7 @@ def read_tags(path: str | os.PathLike[str]) -> TagInfo:
         album=album or "",
         track_number=_track_number(track),
         duration=duration,
+        genres=read_genre_values(path, audio),
     )
 
 
