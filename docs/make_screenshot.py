@@ -19,6 +19,14 @@ sound server the player bar shows "No sound output" (true, but noise in a pictur
 (``pulseaudio -n -L module-null-sink -L "module-native-protocol-unix socket=/tmp/pulse-native"`` and
 ``PULSE_SERVER=unix:/tmp/pulse-native``) gives QtMultimedia a device to play on.
 
+docs/screenshot.png on real music: a "Sounds like" search (``--sounds-like WORDS``), its best match selected and
+played similar; the Genre column shows the label, Your Tag the files' own genre tags and, for the others, the
+genre learned from them, with the agreement under the table::
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
+        --data-dir /tmp/corpus-data --sounds-like "mellow piano" --out docs/screenshot.png \
+        --map-out docs/screenshot-genre-map.png
+
 The listening shot starts a radio from the ``--radio`` song, listens to the first song and skips the next
 (so the radio has steered once), then selects the ``--browse`` song in the library: Up next keeps playing the
 radio while the similar-songs preview follows the selection. Generated songs come from the test suite's
@@ -70,8 +78,10 @@ def main() -> int:
     parser.add_argument("--data-dir", help="catalogue and index for --music (kept, so it is analysed once)")
     parser.add_argument("--radio", default="Sky Vibe", help="with --music: the radio's seed (words of a title)")
     parser.add_argument("--browse", default="Battle Music", help="with --music: the song selected in the library")
+    parser.add_argument("--sounds-like", help="with --music: a Sounds like search instead of the radio")
+    parser.add_argument("--size", default="1400x860", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args()
-    listening = args.music is not None
+    listening = args.music is not None and not args.sounds_like
     out = args.out or str(ROOT / "docs" / ("screenshot-listening.png" if listening else "screenshot.png"))
 
     from PySide6.QtCore import QSettings
@@ -88,7 +98,7 @@ def main() -> int:
     quiet_multimedia_logs()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        if listening:
+        if args.music is not None:
             music = Path(args.music).resolve()
             data_dir = Path(args.data_dir) if args.data_dir else tmp_path / "data"
         else:
@@ -98,7 +108,7 @@ def main() -> int:
         (data_dir / "queue.json").unlink(missing_ok=True)  # start from an empty queue
         settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(library, settings, folder=str(music))
-        window.resize(1400, 860)
+        window.resize(*(int(v) for v in args.size.split("x")))
         window.show()
 
         def pump(until, timeout: float) -> None:
@@ -116,7 +126,18 @@ def main() -> int:
             return next(t for t in window.library_pane.tracks() if words.casefold() in t.display_title.casefold())
 
         queue = window.listening.queue
-        if listening:
+        pane = window.library_pane
+        pump(lambda: pane.agreement.text() != "", 60)  # the genres learned from the files' own tags
+        if args.sounds_like:
+            window.commands.sounds_like.setChecked(True)
+            pane.search.setText(args.sounds_like)
+            pump(lambda: pane.search_message_text().startswith("Sounds like “"), 30)
+            pane.table.selectRow(0)
+            pump(lambda: window.playlist.row_count() > 0, 30)
+            window.play_similar()
+            pump(lambda: queue.row_count() > 1, 30)
+            pump(lambda: False, 1.0)
+        elif listening:
             seed = song(args.radio)
             window.library_pane.select_track(seed.id)
             pump(lambda: window.library_pane.selected_track() is not None, 5)

@@ -28,6 +28,11 @@ def _action(parent: QObject, text: str, shortcut: Shortcut = None, tip: str = ""
     return action
 
 
+def _checkable(action: QAction) -> QAction:
+    action.setCheckable(True)
+    return action
+
+
 @dataclass(frozen=True)
 class Actions:
     """The window's commands (see the module docstring)."""
@@ -54,6 +59,7 @@ class Actions:
     next: QAction
     previous: QAction
     find: QAction
+    sounds_like: QAction  # checkable: the search box ranks songs by how they sound ("mellow acoustic")
     show_library: QAction
     show_map: QAction
     show_problems: QAction
@@ -97,6 +103,7 @@ class Actions:
             next=_action(parent, "Next Song", "Ctrl+Right"),
             previous=_action(parent, "Previous Song", "Ctrl+Left"),
             find=_action(parent, "Find", key.Find),
+            sounds_like=_checkable(_action(parent, "Sounds Like Search", "Ctrl+Shift+F", SOUNDS_LIKE_TIP)),
             show_library=_action(parent, "Library", "Ctrl+1"),
             show_map=_action(parent, "Genre Map", "Ctrl+2"),
             show_problems=_action(parent, "Problems", "Ctrl+3"),
@@ -110,7 +117,8 @@ class Actions:
 
     def window_shortcuts(self) -> list[QAction]:
         """Actions whose shortcuts work anywhere in the window (added to the window itself)."""
-        return [self.play_pause, self.next, self.previous, self.find, self.start_radio, self.mix, self.journey]
+        return [self.play_pause, self.next, self.previous, self.find, self.sounds_like, self.start_radio, self.mix,
+                self.journey]
 
     def library_shortcuts(self) -> list[QAction]:
         """Actions whose shortcuts work while the library table has the focus (Enter must stay the search box's)."""
@@ -137,6 +145,8 @@ class Actions:
         self.pause.setStatusTip(tip)
 
 
+SOUNDS_LIKE_TIP = ("Search by how songs sound: words such as mellow, acoustic, female vocalists, piano, "
+                   "electronic, dance rank the library by the model's tags")
 PAUSE_TIP = "Pause analysis (it resumes where it stopped)"
 RESUME_TIP = "Resume analysis where it stopped"
 
@@ -155,7 +165,7 @@ def fill_menu_bar(bar: QMenuBar, a: Actions) -> None:
         ("&Analysis", [a.pause, a.stop]),
         ("&Playback", [a.play_similar, a.play_next, a.add_to_queue, None, a.start_radio, a.mix, a.journey, None,
                        a.play_pause, a.previous, a.next, None, a.clear_queue]),
-        ("&View", [a.find, a.show_library, a.show_map, a.show_problems]),
+        ("&View", [a.find, a.sounds_like, None, a.show_library, a.show_map, a.show_problems]),
         ("&Help", [a.about]),
     ]
     for title, items in layout:

@@ -42,6 +42,7 @@ from musicsim.app.desktop import copy_text, open_containing_folder
 from musicsim.app.empty_state import EmptyState
 from musicsim.app.export import export_playlist
 from musicsim.app.genre_map import GenreMapWidget
+from musicsim.app.genre_text import agreement_text, agreement_tooltip, label_name, label_text, unknown_words_text
 from musicsim.app.journey_dialog import JourneyDialog
 from musicsim.app.library_pane import LibraryPane
 from musicsim.app.listening import Listening, quoted
@@ -57,6 +58,8 @@ from musicsim.app.settings import AppSettings
 from musicsim.app.status_area import StatusArea
 from musicsim.app.watcher import FolderWatcher
 from musicsim.app.worker import Job, TaskRunner
+from musicsim.formatting import format_percent
+from musicsim.genres.search import UnknownWords
 from musicsim.library.library import Library
 from musicsim.library.records import AnalysisProgress, Problem, SimilarTrack, SyncReport, Track
 from musicsim.library.scanner import AUDIO_EXTENSIONS
@@ -65,6 +68,7 @@ from musicsim.paths import resources_dir
 log = logging.getLogger(__name__)
 
 LIBRARY_TAB, MAP_TAB, PROBLEMS_TAB = range(3)
+SOUNDS_LIKE_LIMIT = 300  # songs a "Sounds like" search shows, best first
 
 
 def app_icon() -> QIcon:
@@ -88,11 +92,16 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self._similar_seq = 0  # answers to older similar-songs queries are dropped
         self._map_stale = True
+        self._genres_running = False  # a refresh of the learned genres is in flight
+        self._genres_again = False  # ... and another is wanted when it ends
 
         self.setWindowTitle("musicsim")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.tasks = TaskRunner(self)
+        # learning the user's genres can take a while on a big library: a thread of its own, so it never holds up
+        # the similar-songs preview or a search
+        self.genre_tasks = TaskRunner(self, threads=1)
         self.watcher = FolderWatcher(parent=self)
         self.analysis = AnalysisController(library, workers=workers, parent=self)
         self.commands = Actions.create(self)
@@ -208,6 +217,7 @@ class MainWindow(QMainWindow):
         pane.play_similar_requested.connect(self.play_similar)
         pane.selection_changed.connect(self._update_track_actions)
         pane.selection_settled.connect(self._on_selection_settled)
+        pane.sounds_like_requested.connect(self.sounds_like)
         self.genre_map.track_clicked.connect(pane.select_track)
         self._map_timer.timeout.connect(self._on_tab_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -285,6 +295,8 @@ class MainWindow(QMainWindow):
             self._show_problems(folder, [])
             self.genre_map.set_points([], np.zeros((0, 2)), [], [])
             self._map_stale = True
+            self.library_pane.set_suggestions({})
+            self.library_pane.set_agreement("")
         self.settings.folder = folder  # what the next launch opens
         self.settings.sync()
         self.setWindowTitle(f"{Path(folder).name or folder} — musicsim")
@@ -313,6 +325,7 @@ class MainWindow(QMainWindow):
     def _on_tracks_loaded(self, tracks: list[Track]) -> None:
         self.library_pane.load(tracks)
         self._after_tracks_changed()
+        self.library_pane.search_again()
 
     @Slot(object)
     def _on_synced(self, report: SyncReport) -> None:
@@ -358,6 +371,8 @@ class MainWindow(QMainWindow):
         pane.resort()  # rows updated during analysis kept their place until now
         self.status.finished(analysis.last_report, analysis.error, analysis.paused, pane.counts().get("pending", 0))
         self._refresh_problems()
+        self._refresh_genres()
+        pane.search_again()  # newly analysed songs join the "Sounds like" results
         if analysis.folder:
             self.watcher.watch(analysis.folder, (t.path for t in pane.tracks()))
 
@@ -396,6 +411,67 @@ class MainWindow(QMainWindow):
         a.clear_queue.setEnabled(queue.row_count() > (0 if queue.current is None else 1))
         a.save_queue.setEnabled(queue.row_count() > 0)
 
+    # ================================================================ genres learned from the user's tags
+    def _refresh_genres(self) -> None:
+        """Suggestions for untagged files and the agreement with the user's tags, computed off the GUI thread
+        after each run (they follow the embeddings and the files' tags; one refresh at a time, a request during
+        one runs once it ends)."""
+        if self._genres_running:
+            self._genres_again = True
+            return
+        library, folder = self.library, self.analysis.folder
+        if folder is None:
+            return
+        self._genres_running, self._genres_again = True, False
+
+        def learn() -> tuple[str, dict[int, tuple[str, float]], object]:
+            suggestions = {s.track.id: (s.genre, s.confidence) for s in library.genre_suggestions(root=folder)}
+            return folder, suggestions, library.genre_agreement()
+
+        self.genre_tasks.submit(learn, self._show_genres, self._on_genres_error, name="learned genres")
+
+    def _show_genres(self, result) -> None:
+        folder, suggestions, agreement = result
+        self._genres_ended()
+        if folder != self.analysis.folder:
+            return
+        self.library_pane.set_suggestions(suggestions)
+        self.library_pane.set_agreement(agreement_text(agreement), agreement_tooltip(agreement))
+
+    def _on_genres_error(self, message: str) -> None:
+        self._genres_ended()
+        self.library_pane.set_agreement(f"Your genre tags could not be learned from: {message}")
+
+    def _genres_ended(self) -> None:
+        self._genres_running = False
+        if self._genres_again:
+            self._refresh_genres()
+
+    # ================================================================ "Sounds like" search
+    @Slot(str)
+    def sounds_like(self, words: str) -> None:
+        """Rank the open folder's songs by how well their sound fits ``words`` (off the GUI thread)."""
+        library, folder, pane = self.library, self.analysis.folder, self.library_pane
+
+        def search() -> tuple[str, object]:
+            try:
+                found = library.search(words, n=SOUNDS_LIKE_LIMIT, root=folder)
+            except UnknownWords as exc:
+                return "unknown", unknown_words_text(exc.words, exc.vocabulary)
+            return "found", [(s.track.id, s.score) for s in found]
+
+        def done(result: tuple[str, object]) -> None:
+            kind, value = result
+            if kind == "found":
+                pane.show_matches(words, value)  # type: ignore[arg-type]
+            else:
+                pane.show_search_problem(words, str(value))
+
+        def failed(message: str) -> None:
+            pane.show_search_problem(words, message)
+
+        self.tasks.submit(search, done, failed, name="sounds like search")
+
     # ================================================================ problems and the genre map
     def _refresh_problems(self) -> None:
         library, folder = self.library, self.analysis.folder
@@ -432,10 +508,13 @@ class MainWindow(QMainWindow):
         # the table may lag the catalogue by a moment: a track it does not know yet waits for the next redraw
         found = [(i, t) for i, t in enumerate(map(self.library_pane.track, ids.tolist())) if t is not None]
         tracks = [t for _, t in found]
-        labels = [f"{t.display_title} — {t.artist}\n{t.genre or '?'} {100 * (t.confidence or 0):.0f}%"
+        labels = [f"{t.display_title} — {t.artist}\n{label_text(t) or '?'} "
+                  f"{format_percent(t.genre_label.confidence if t.genre_label else t.confidence)}"
                   for t in tracks]
-        self.genre_map.set_points([t.id for t in tracks], points[[i for i, _ in found]], [t.genre for t in tracks],
-                                  labels)
+        # coloured by the label the library table shows (the best candidate of an uncertain one), so a dot and
+        # its row agree; the GTZAN ten-genre answer is in the table's tooltip
+        self.genre_map.set_points([t.id for t in tracks], points[[i for i, _ in found]],
+                                  [label_name(t) for t in tracks], labels)
         self.genre_map.select(self.playlist.seed_id)
 
     def _on_map_error(self, message: str) -> None:
@@ -628,4 +707,5 @@ class MainWindow(QMainWindow):
             self.status.show_text("Finishing the songs in progress…")
         self.analysis.shutdown()  # results so far are saved; the next launch resumes from there
         self.tasks.wait()
+        self.genre_tasks.wait()
         super().closeEvent(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 
 from PySide6.QtCore import Qt
@@ -13,14 +14,21 @@ from musicsim.genres import GENRES
 _HUES = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
          "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 UNKNOWN = "#8a8a8a"
+# The genres the label adds to GTZAN's ten (musicsim.genres.label extras), and any other name: hues of their
+# own, stable across launches (Python's hash() of a string is not).
+_EXTRA_HUES = {"electronic": "#17becf", "folk": "#8c6d31", "punk": "#d62728", "soul/r&b": "#843c39",
+               "ambient": "#9edae5"}
+_OTHER_HUES = ("#393b79", "#637939", "#7b4173", "#e7969c", "#6b6ecf", "#b5cf6b")
 
 
 def genre_color(genre: str | None) -> QColor:
     """The colour of ``genre`` (grey for unknown or not-yet-analysed)."""
     if genre in GENRES:
         return QColor(_HUES[GENRES.index(genre) % len(_HUES)])
+    if genre in _EXTRA_HUES:
+        return QColor(_EXTRA_HUES[genre])
     if genre:
-        return QColor(_HUES[hash(genre) % len(_HUES)])
+        return QColor(_OTHER_HUES[zlib.crc32(genre.encode()) % len(_OTHER_HUES)])
     return QColor(UNKNOWN)
 
 

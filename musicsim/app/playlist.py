@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicsim.app.genre_text import label_name, label_text
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.app.track_model import TRACK_ID_ROLE
@@ -51,12 +52,12 @@ class PlaylistModel(ColumnsTableModel):
         item = self._items[index.row()]
         t, col = item.track, index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (str(index.row() + 1), t.display_title, t.artist, t.genre or "",
+            return (str(index.row() + 1), t.display_title, t.artist, label_text(t),
                     format_duration(t.duration), f"{item.score:.3f}")[col]
         if role == TRACK_ID_ROLE:
             return t.id
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
-            return genre_icon(t.genre)
+            return genre_icon(label_name(t))
         if role == Qt.ItemDataRole.ToolTipRole:
             return t.path
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 4, 5):

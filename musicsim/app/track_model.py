@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
+from musicsim.app.genre_text import genre_tooltip, label_confidence, label_name, label_text, your_tag_text
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.formatting import format_duration, format_percent
@@ -35,13 +36,18 @@ ANALYSING_TEXT = "analysing…"
 _LAST = "\uffff"  # sorts after any name: songs without an artist or album come last
 _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
+_SUGGESTED_COLOR = QColor("#7a7a7a")
+YOUR_TAG_TIP = ("The file's own genre tag; in grey italics, for a file without one, the genre musicsim learned from "
+                "your other files' tags (with its confidence)")
+MATCH_TIP = "How well the song's sound fits the words of the Sounds like search (0-100%)"
 
 
 class TrackTableModel(ColumnsTableModel):
-    """Tracks in catalogue order; columns title, artist, album, time, genre, confidence."""
+    """Tracks in catalogue order; columns title, artist, album, time, genre (the label), confidence (the label's),
+    your tag (the file's genre, or the suggestion learned from the library's tags) and the "Sounds like" match."""
 
-    COLUMNS = ("Title", "Artist", "Album", "Time", "Genre", "Confidence")
-    TITLE, ARTIST, ALBUM, TIME, GENRE, CONFIDENCE = range(6)
+    COLUMNS = ("Title", "Artist", "Album", "Time", "Genre", "Confidence", "Your Tag", "Match")
+    TITLE, ARTIST, ALBUM, TIME, GENRE, CONFIDENCE, YOUR_TAG, MATCH = range(8)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -55,6 +61,8 @@ class TrackTableModel(ColumnsTableModel):
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._italic = QFont()
         self._italic.setItalic(True)
+        self._suggestions: dict[int, tuple[str, float]] = {}  # track id -> genre learned from the library's tags
+        self._matches: dict[int, tuple[float, int]] = {}  # track id -> ("Sounds like" score, rank)
 
     # -- Qt model interface ----------------------------------------------------------------
     def row_count(self) -> int:
@@ -62,8 +70,11 @@ class TrackTableModel(ColumnsTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole
-                and section in (self.TIME, self.CONFIDENCE)):
+                and section in (self.TIME, self.CONFIDENCE, self.MATCH)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return {self.YOUR_TAG: YOUR_TAG_TIP, self.MATCH: MATCH_TIP,
+                    self.CONFIDENCE: "How likely the genre shown is right (calibrated)"}.get(section)
         return super().headerData(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -76,21 +87,26 @@ class TrackTableModel(ColumnsTableModel):
             return self._display(t, col)
         if col == self.GENRE:
             if role == _DECORATION:
-                return genre_icon(t.genre) if t.status == "analysed" else None
+                return genre_icon(label_name(t)) if t.status == "analysed" else None
             if t.status != "analysed":
                 if role == _FOREGROUND:
                     return _FAILED_COLOR if t.status == "failed" else _PENDING_COLOR
                 if role == _FONT:
                     return self._italic
+        elif col == self.YOUR_TAG and not t.file_genre and t.id in self._suggestions:
+            if role == _FONT:
+                return self._italic
+            if role == _FOREGROUND:
+                return _SUGGESTED_COLOR
         if role == _ALIGN:
-            return _RIGHT if col in (self.TIME, self.CONFIDENCE) else None
+            return _RIGHT if col in (self.TIME, self.CONFIDENCE, self.MATCH) else None
         if role == TRACK_ID_ROLE:
             return t.id
         if role == _TOOLTIP:
             if t.status == "failed":
                 return f"Could not analyse: {t.error or 'unknown reason'}"
-            if col == self.GENRE and t.tags:
-                return "Sounds like: " + ", ".join(f"{name} {100 * p:.0f}%" for name, p in t.tags[:5])
+            if col in (self.GENRE, self.CONFIDENCE, self.YOUR_TAG) and t.status == "analysed":
+                return genre_tooltip(t, self._suggestions.get(t.id))
             if col == self.TITLE:
                 return t.path
         return None
@@ -106,12 +122,17 @@ class TrackTableModel(ColumnsTableModel):
             return format_duration(t.duration)
         if col == self.GENRE:
             if t.status == "analysed":
-                return t.genre or ""
+                return label_text(t)
             if t.status == "failed":
                 return "could not analyse"
             return ANALYSING_TEXT if t.id == self._analysing_id else self._pending_text
         if col == self.CONFIDENCE:
-            return format_percent(t.confidence) if t.status == "analysed" else ""
+            return format_percent(label_confidence(t)) if t.status == "analysed" else ""
+        if col == self.YOUR_TAG:
+            return your_tag_text(t.file_genre, self._suggestions.get(t.id))
+        if col == self.MATCH:
+            match = self._matches.get(t.id)
+            return format_percent(match[0]) if match is not None else ""
         return ""
 
     def _sort_key(self, t: Track, col: int):
@@ -126,10 +147,39 @@ class TrackTableModel(ColumnsTableModel):
         if col == self.TIME:
             return float(t.duration or 0.0)
         if col == self.GENRE:
-            return f"{t.genre or '~'}" if t.status == "analysed" else "~~"
+            return label_text(t) or "~" if t.status == "analysed" else "~~"
         if col == self.CONFIDENCE:
-            return float(t.confidence or 0.0) if t.status == "analysed" else -1.0
+            return float(label_confidence(t) or 0.0) if t.status == "analysed" else -1.0
+        if col == self.YOUR_TAG:  # the files' own tags, then the suggestions, then nothing
+            if t.file_genre:
+                return f"0{t.file_genre.casefold()}"
+            suggestion = self._suggestions.get(t.id)
+            return f"1{suggestion[0].casefold()}\x00{1 - suggestion[1]:.6f}" if suggestion else "2"
+        if col == self.MATCH:  # ties keep the engine's order (its rank)
+            match = self._matches.get(t.id)
+            return (match[0], -match[1]) if match is not None else (-1.0, 0)
         return None
+
+    # -- genres learned from the library's tags, "Sounds like" matches -----------------------
+    def set_suggestions(self, suggestions: dict[int, tuple[str, float]]) -> None:
+        """The genres learned from the library's tags for files without one (track id -> (genre, probability))."""
+        if suggestions == self._suggestions:
+            return
+        self._suggestions = dict(suggestions)
+        if self._tracks:
+            self.dataChanged.emit(self.index(0, self.GENRE), self.index(len(self._tracks) - 1, self.YOUR_TAG))
+
+    def suggestion(self, track_id: int) -> tuple[str, float] | None:
+        return self._suggestions.get(track_id)
+
+    def set_matches(self, ranked: Sequence[tuple[int, float]] | None) -> None:
+        """The "Sounds like" results, best first (track id, score); None: no search."""
+        self._matches = {tid: (score, rank) for rank, (tid, score) in enumerate(ranked or ())}
+        if self._tracks:
+            self.dataChanged.emit(self.index(0, self.MATCH), self.index(len(self._tracks) - 1, self.MATCH))
+
+    def matched_ids(self) -> set[int]:
+        return set(self._matches)
 
     def set_analysing(self, running: bool) -> None:
         """Pending rows read "queued" while analysis runs, "not analysed yet" otherwise."""
@@ -171,8 +221,8 @@ class TrackTableModel(ColumnsTableModel):
         return self._search[row]
 
     def genres(self) -> list[str]:
-        """Predicted genres present in the library, sorted."""
-        return sorted({t.genre for t in self._tracks if t.status == "analysed" and t.genre})
+        """Genre labels present in the library (the best candidate for an uncertain one), sorted."""
+        return sorted({g for t in self._tracks if t.status == "analysed" and (g := label_name(t))})
 
     def counts(self) -> dict[str, int]:
         out = {"tracks": len(self._tracks), "analysed": 0, "pending": 0, "failed": 0}
@@ -211,7 +261,7 @@ class TrackTableModel(ColumnsTableModel):
 
     @staticmethod
     def _search_key(t: Track) -> str:
-        return " ".join((t.display_title, t.artist, t.album, t.genre or "")).casefold()
+        return " ".join((t.display_title, t.artist, t.album, label_text(t), t.file_genre or "")).casefold()
 
     def set_tracks(self, tracks: Sequence[Track]) -> None:
         """Replace everything (first load)."""
@@ -290,12 +340,14 @@ def _runs_descending(rows_desc: list[int]) -> list[tuple[int, int]]:
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
-    """Keeps rows matching every word of the search text and the genre; sorting is the source's."""
+    """Keeps rows matching every word of the search text and the genre label (and, during a "Sounds like"
+    search, only its results); sorting is the source's."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._words: list[str] = []
         self._genre: str | None = None
+        self._only: frozenset[int] | None = None
         self.setDynamicSortFilter(True)  # re-filter updated rows
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -312,6 +364,12 @@ class TrackFilterProxy(QSortFilterProxyModel):
         if genre != self._genre:
             self._refilter(lambda: setattr(self, "_genre", genre))
 
+    def set_only(self, ids: Iterable[int] | None) -> None:
+        """Show only the tracks ``ids`` (the "Sounds like" results); None: every track."""
+        only = None if ids is None else frozenset(ids)
+        if only != self._only:
+            self._refilter(lambda: setattr(self, "_only", only))
+
     def _refilter(self, change) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
             self.beginFilterChange()
@@ -322,12 +380,14 @@ class TrackFilterProxy(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if self._genre is None and not self._words:
+        if self._genre is None and not self._words and self._only is None:
             return True
         model: TrackTableModel = self.sourceModel()  # type: ignore[assignment]
+        if self._only is not None and model.track_at(source_row).id not in self._only:
+            return False
         if self._genre is not None:
             t = model.track_at(source_row)
-            if t.status != "analysed" or t.genre != self._genre:
+            if t.status != "analysed" or label_name(t) != self._genre:
                 return False
         text = model.search_text(source_row)
         for w in self._words:
