@@ -97,8 +97,10 @@ def test_genre_label_your_tag_suggestions_and_agreement(qtbot, open_window, libr
         assert not cell(window, tracks[path].id, T.YOUR_TAG, Qt.ItemDataRole.FontRole)
     for path in untagged:
         s = suggestions[path]
-        assert cell(window, tracks[path].id, T.YOUR_TAG) == f"{s.genre}? (suggested, {format_percent(s.confidence)})"
+        assert cell(window, tracks[path].id, T.YOUR_TAG) == f"{s.genre}? {format_percent(s.confidence)}"
         assert cell(window, tracks[path].id, T.YOUR_TAG, Qt.ItemDataRole.FontRole).italic()
+        assert "Suggested from your other files' genre tags" in cell(window, tracks[path].id, T.YOUR_TAG,
+                                                                   Qt.ItemDataRole.ToolTipRole)
 
     # the genre cell's tooltip: label and candidates, the GTZAN answer, the tags, the file's tag, the suggestion
     t = tracks[untagged[0]]

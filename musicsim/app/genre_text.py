@@ -13,7 +13,6 @@ from musicsim.library.own_genres import GenreAgreement
 from musicsim.library.records import Track
 
 VOCABULARY_SHOWN = 8  # vocabulary words an unknown-word message names
-SUGGESTED = "suggested"
 EXAMPLE_WORDS = ("mellow", "acoustic", "electronic", "piano", "guitar", "female vocalists", "dance", "chill",
                  "instrumental", "rock", "sad", "happy")
 
@@ -37,13 +36,23 @@ def label_confidence(t: Track) -> float | None:
 
 
 def your_tag_text(file_genre: str | None, suggestion: tuple[str, float] | None) -> str:
-    """The "Your tag" column: the file's own genre tag, else musicsim's suggestion learned from the others."""
+    """The "Your tag" column: the file's own genre tag, else musicsim's suggestion learned from the others
+    (``Soundtrack? 84%``; the table shows it in grey italics, its tooltip says "suggested")."""
     if file_genre:
         return file_genre
     if suggestion is not None:
         genre, p = suggestion
-        return f"{genre}? ({SUGGESTED}, {format_percent(p)})"
+        return f"{genre}? {format_percent(p)}"
     return ""
+
+
+def your_tag_tooltip(file_genre: str | None, suggestion: tuple[str, float] | None) -> str:
+    if file_genre:
+        return f"The file's own genre tag: {file_genre}"
+    if suggestion is not None:
+        return (f"This file has no genre tag. Suggested from your other files' genre tags: {suggestion[0]}, "
+                f"{format_percent(suggestion[1])} likely (musicsim tag-genres can write it into the file)")
+    return "This file has no genre tag"
 
 
 def genre_tooltip(t: Track, suggestion: tuple[str, float] | None) -> str:

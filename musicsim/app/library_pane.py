@@ -127,7 +127,7 @@ class LibraryPane(QWidget):
         header.setSectionsMovable(True)
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
-        for col, width in zip(range(8), (260, 180, 200, 60, 150, 90, 170, 70)):
+        for col, width in zip(range(8), (260, 140, 150, 50, 140, 80, 160, 60)):
             header.resizeSection(col, width)
         header.setSectionResizeMode(TrackTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
         header.setSectionHidden(TrackTableModel.MATCH, True)  # shown in "Sounds like" mode

@@ -16,9 +16,9 @@ _HUES = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
 UNKNOWN = "#8a8a8a"
 # The genres the label adds to GTZAN's ten (musicsim.genres.label extras), and any other name: hues of their
 # own, stable across launches (Python's hash() of a string is not).
-_EXTRA_HUES = {"electronic": "#17becf", "folk": "#8c6d31", "punk": "#d62728", "soul/r&b": "#843c39",
+_EXTRA_HUES = {"electronic": "#17becf", "folk": "#bcbd22", "punk": "#393b79", "soul/r&b": "#843c39",
                "ambient": "#9edae5"}
-_OTHER_HUES = ("#393b79", "#637939", "#7b4173", "#e7969c", "#6b6ecf", "#b5cf6b")
+_OTHER_HUES = ("#5254a3", "#637939", "#7b4173", "#e7969c", "#6b6ecf", "#b5cf6b")
 
 
 def genre_color(genre: str | None) -> QColor:

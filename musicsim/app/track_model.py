@@ -14,7 +14,14 @@ from collections.abc import Iterable, Sequence
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from musicsim.app.genre_text import genre_tooltip, label_confidence, label_name, label_text, your_tag_text
+from musicsim.app.genre_text import (
+    genre_tooltip,
+    label_confidence,
+    label_name,
+    label_text,
+    your_tag_text,
+    your_tag_tooltip,
+)
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
 from musicsim.formatting import format_duration, format_percent
@@ -105,8 +112,10 @@ class TrackTableModel(ColumnsTableModel):
         if role == _TOOLTIP:
             if t.status == "failed":
                 return f"Could not analyse: {t.error or 'unknown reason'}"
-            if col in (self.GENRE, self.CONFIDENCE, self.YOUR_TAG) and t.status == "analysed":
+            if col in (self.GENRE, self.CONFIDENCE) and t.status == "analysed":
                 return genre_tooltip(t, self._suggestions.get(t.id))
+            if col == self.YOUR_TAG:
+                return your_tag_tooltip(t.file_genre, self._suggestions.get(t.id))
             if col == self.TITLE:
                 return t.path
         return None
