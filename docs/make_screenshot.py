@@ -11,8 +11,9 @@ docs/screenshot-listening.png on real music: the corpus of full-length songs fro
 (``tools/build_corpus.py`` builds it into /work/corpus/library), analysed with the shipped model into
 ``--data-dir`` (the first run analyses it: minutes on a CPU; later runs reuse it)::
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
-        --data-dir /tmp/corpus-data --radio "Sky Vibe" --browse "Battle Music" --out docs/screenshot-listening.png
+    xvfb-run -s "-screen 0 1700x1050x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
+        --data-dir /tmp/corpus-data --radio "Sky Vibe" --browse "Battle Music" --size 1600x960 \
+        --out docs/screenshot-listening.png
 
 From a worktree whose package is not the one installed in the venv, put ``PYTHONPATH=.`` in front. Without a
 sound server the player bar shows "No sound output" (true, but noise in a picture): a PulseAudio null sink
@@ -23,8 +24,8 @@ docs/screenshot.png on real music: a "Sounds like" search (``--sounds-like WORDS
 played similar; the Genre column shows the label, Your Tag the files' own genre tags and, for the others, the
 genre learned from them, with the agreement under the table::
 
-    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
-        --data-dir /tmp/corpus-data --sounds-like "mellow piano" --out docs/screenshot.png \
+    xvfb-run -s "-screen 0 1700x1050x24" .venv/bin/python docs/make_screenshot.py --music /work/corpus/library \
+        --data-dir /tmp/corpus-data --sounds-like "mellow acoustic" --size 1600x960 --out docs/screenshot.png \
         --map-out docs/screenshot-genre-map.png
 
 The listening shot starts a radio from the ``--radio`` song, listens to the first song and skips the next

@@ -103,7 +103,7 @@ class Actions:
             next=_action(parent, "Next Song", "Ctrl+Right"),
             previous=_action(parent, "Previous Song", "Ctrl+Left"),
             find=_action(parent, "Find", key.Find),
-            sounds_like=_checkable(_action(parent, "Sounds Like Search", "Ctrl+Shift+F", SOUNDS_LIKE_TIP)),
+            sounds_like=_checkable(_action(parent, "Sounds Like", "Ctrl+Shift+F", SOUNDS_LIKE_TIP)),
             show_library=_action(parent, "Library", "Ctrl+1"),
             show_map=_action(parent, "Genre Map", "Ctrl+2"),
             show_problems=_action(parent, "Problems", "Ctrl+3"),

@@ -127,7 +127,7 @@ class LibraryPane(QWidget):
         header.setSectionsMovable(True)
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
-        for col, width in zip(range(8), (260, 140, 150, 50, 140, 80, 160, 60)):
+        for col, width in zip(range(8), (260, 130, 140, 48, 165, 80, 130, 56)):
             header.resizeSection(col, width)
         header.setSectionResizeMode(TrackTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
         header.setSectionHidden(TrackTableModel.MATCH, True)  # shown in "Sounds like" mode
@@ -152,7 +152,6 @@ class LibraryPane(QWidget):
         self.search.returnPressed.connect(self._focus_table)
         self.sounds_like_button = QToolButton()
         self.sounds_like_button.setDefaultAction(self._actions.sounds_like)
-        self.sounds_like_button.setText("Sounds like")
         self.sounds_like_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.genre_filter = QComboBox()
         self.genre_filter.setMinimumWidth(140)
