@@ -217,3 +217,73 @@ def test_sounds_like_typing_is_debounced_and_only_the_last_words_count(qtbot, op
     # an answer for words no longer in the box is dropped
     assert not pane.show_matches("guitar", [(shown_ids(window)[0], 0.9)])
     assert shown_ids(window) == [s.track.id for s in library.search("guitar vocal", n=SOUNDS_LIKE_LIMIT, root=music)]
+
+
+# ---------------------------------------------------------------------------- Write Genre Tags…, and Undo
+def _sha(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _file_genre(path: str) -> list[str]:
+    import mutagen
+
+    return list(mutagen.File(path, easy=True).get("genre") or [])
+
+
+def test_write_genre_tags_lists_first_writes_the_ticked_ones_and_undo_restores_the_bytes(
+        qtbot, open_window, library, tmp_path, write_song):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from musicsim.app.retag_dialog import RetagDialog
+
+    music = tmp_path / "music"
+    tagged, untagged = tagged_folder(music, write_song)
+    original = {p: _sha(p) for p in [*tagged, *untagged]}
+    window = open_window(music)
+    wait_idle(qtbot, window)
+    pane = window.library_pane
+    qtbot.waitUntil(lambda: "agrees with your genre tags" in pane.agreement.text(), timeout=20_000)
+    suggestions = {s.track.path: s for s in library.genre_suggestions(root=music)}
+    listed: list[list[str]] = []
+    chosen: list[str] = []
+
+    def choose() -> None:  # the dialog lists every suggestion; untick the first, keep the second
+        dialog = next((w for w in QApplication.topLevelWidgets() if isinstance(w, RetagDialog) and w.isVisible()),
+                      None)
+        if dialog is None:
+            QTimer.singleShot(50, choose)
+            return
+        items = [dialog.list.topLevelItem(i) for i in range(dialog.list.topLevelItemCount())]
+        listed.append([f"{i.text(0)}|{i.text(2)}|{i.text(3)}" for i in items])
+        items[0].setCheckState(0, Qt.CheckState.Unchecked)
+        items[1].setCheckState(0, Qt.CheckState.Checked)
+        assert dialog.write_button.text() == "Write 1 Genre Tag"
+        chosen.extend(s.track.path for s in dialog.chosen())
+        dialog.accept()
+
+    QTimer.singleShot(0, choose)
+    window.commands.write_genres.trigger()
+    qtbot.waitUntil(lambda: bool(chosen), timeout=20_000)
+    assert sorted(listed[0]) == sorted(f"{s.track.display_title}|{s.genre}|{format_percent(s.confidence)}"
+                                       for s in suggestions.values())
+    (written,) = chosen
+    left = next(p for p in untagged if p != written)
+    qtbot.waitUntil(lambda: "Wrote the genre of 1 file." in window.status.message(), timeout=20_000)
+    assert _file_genre(written) == [suggestions[written].genre]
+    assert {p: _sha(p) for p in original if p != written} == {p: h for p, h in original.items() if p != written}
+    track_id = suggestions[written].track.id
+    assert cell(window, track_id, T.YOUR_TAG) == suggestions[written].genre  # now the file's own tag
+    assert not cell(window, track_id, T.YOUR_TAG, Qt.ItemDataRole.FontRole)
+    assert cell(window, suggestions[left].track.id, T.YOUR_TAG).endswith("%")  # still a suggestion
+
+    # Undo: the file exactly as it was, and the table says so
+    qtbot.waitUntil(window.commands.undo_genre_writes.isEnabled, timeout=20_000)  # after the watcher's re-read
+    window.commands.undo_genre_writes.trigger()
+    qtbot.waitUntil(lambda: "Restored 1 file as before" in window.status.message(), timeout=20_000)
+    assert {p: _sha(p) for p in original} == original
+    qtbot.waitUntil(lambda: cell(window, track_id, T.YOUR_TAG).endswith("%"), timeout=20_000)
+    wait_idle(qtbot, window)
+    assert library.sync_folder(music).changed == 0  # the catalogue knows the files as they are: nothing to redo

@@ -43,6 +43,8 @@ class Actions:
     stop: QAction
     export: QAction
     save_queue: QAction
+    write_genres: QAction
+    undo_genre_writes: QAction
     preferences: QAction
     quit: QAction
     play_similar: QAction
@@ -79,6 +81,11 @@ class Actions:
                            "Save the similar-songs list as a playlist file (M3U8 or XSPF)"),
             save_queue=_action(parent, "Save Queue as Playlist…", "Ctrl+Shift+E",
                                "Save the songs of Up next as a playlist file (M3U8 or XSPF)"),
+            write_genres=_action(parent, "Write Genre Tags…", None,
+                                 "Write the genres learned from your tagged files into the files that have none "
+                                 "(lists them first; can be undone)"),
+            undo_genre_writes=_action(parent, "Undo Genre Tag Writes", None,
+                                      "Put the files of the last genre tag writing back exactly as they were"),
             preferences=_action(parent, "Preferences…", "Ctrl+,",
                                 "Which songs the similar lists, mixes, journeys and radio may pick"),
             quit=_action(parent, "Quit", "Ctrl+Q"),
@@ -161,7 +168,8 @@ def add_all(menu: QMenu | QToolBar, actions: list[QAction | None]) -> None:
 
 def fill_menu_bar(bar: QMenuBar, a: Actions) -> None:
     layout: list[tuple[str, list[QAction | None]]] = [
-        ("&File", [a.choose_folder, a.rescan, None, a.export, a.save_queue, None, a.preferences, None, a.quit]),
+        ("&File", [a.choose_folder, a.rescan, None, a.export, a.save_queue, None, a.write_genres, a.undo_genre_writes,
+                   None, a.preferences, None, a.quit]),
         ("&Analysis", [a.pause, a.stop]),
         ("&Playback", [a.play_similar, a.play_next, a.add_to_queue, None, a.start_radio, a.mix, a.journey, None,
                        a.play_pause, a.previous, a.next, None, a.clear_queue]),

@@ -54,6 +54,7 @@ from musicsim.app.projection import pca_2d
 from musicsim.app.queue import QueueSource
 from musicsim.app.queue_pane import QueuePane
 from musicsim.app.queue_store import QUEUE_FILE, QueueFile
+from musicsim.app.retag_dialog import RetagDialog
 from musicsim.app.settings import AppSettings
 from musicsim.app.status_area import StatusArea
 from musicsim.app.watcher import FolderWatcher
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self._map_stale = True
         self._genres_running = False  # a refresh of the learned genres is in flight
         self._genres_again = False  # ... and another is wanted when it ends
+        self._retagging = False  # genre tags are being written or undone
 
         self.setWindowTitle("musicsim")
         self.setWindowIcon(app_icon())
@@ -191,6 +193,8 @@ class MainWindow(QMainWindow):
         a.export.triggered.connect(self.export_playlist)
         a.save_queue.triggered.connect(self.save_queue)
         a.preferences.triggered.connect(self.edit_preferences)
+        a.write_genres.triggered.connect(self.write_genre_tags)
+        a.undo_genre_writes.triggered.connect(self.undo_genre_writes)
         a.quit.triggered.connect(self.close)
         a.play_similar.triggered.connect(self.play_similar)
         a.play_next.triggered.connect(lambda: self._with_selection(self.listening.play_next))
@@ -382,6 +386,8 @@ class MainWindow(QMainWindow):
         busy, paused, has_folder = analysis.busy, analysis.paused, analysis.folder is not None
         self.library_pane.set_analysing(busy and not paused)
         a.rescan.setEnabled(has_folder)
+        for action in (a.write_genres, a.undo_genre_writes):  # the analysis reads the files: one at a time
+            action.setEnabled(has_folder and not busy and not self._retagging)
         self._filter_action.setVisible(has_folder)
         a.pause.setEnabled(has_folder and (busy or paused))
         a.show_paused(paused)
@@ -446,6 +452,82 @@ class MainWindow(QMainWindow):
         self._genres_running = False
         if self._genres_again:
             self._refresh_genres()
+
+    # ================================================================ writing genre tags, and undoing that
+    @Slot()
+    def write_genre_tags(self) -> None:
+        """List the genres learned from the user's tags (off the GUI thread), then write the ones ticked."""
+        library, folder = self.library, self.analysis.folder
+        if folder is None or self.analysis.busy or self._retagging:
+            return
+        self._set_retagging(True)
+
+        def listed(result) -> None:
+            suggestions, agreement = result
+            self._set_retagging(False)
+            if not suggestions:
+                self.status.flash(agreement_text(agreement) if len(agreement.learned_genres) < 2
+                                  else "Every analysed file has a genre tag already: nothing to suggest.", 10000)
+                return
+            dialog = RetagDialog(suggestions, agreement_text(agreement), self)
+            if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen():
+                self._write_genres(dialog.chosen())
+
+        self.genre_tasks.submit(lambda: (library.genre_suggestions(root=folder), library.genre_agreement()), listed,
+                                self._retag_failed, name="genre suggestions")
+
+    def _write_genres(self, chosen: list) -> None:
+        library = self.library
+        self._set_retagging(True)
+
+        def write():
+            report = library.write_genres(chosen)
+            return report, library.tracks([t.id for t in report.written])
+
+        def done(result) -> None:
+            report, tracks = result
+            self._set_retagging(False)
+            self.library_pane.update_tracks(tracks)
+            failed = f" ({len(report.failed):,} could not be written: see the log)" if report.failed else ""
+            n = len(report.written)
+            self.status.flash(f"Wrote the genre of {n:,} file{'' if n == 1 else 's'}{failed}. "
+                              "File > Undo Genre Tag Writes puts them back.", 10000)
+            self._refresh_genres()
+
+        self.genre_tasks.submit(write, done, self._retag_failed, name="write genre tags")
+
+    @Slot()
+    def undo_genre_writes(self) -> None:
+        library, folder = self.library, self.analysis.folder
+        if folder is None or self.analysis.busy or self._retagging:
+            return
+        self._set_retagging(True)
+
+        def undo():
+            return library.undo_genre_writes(), library.tracks(root=folder)
+
+        def done(result) -> None:
+            report, tracks = result
+            self._set_retagging(False)
+            self.library_pane.update_tracks(tracks)
+            if report.run is None:
+                self.status.flash("No genre tag writing to undo.")
+            else:
+                problems = f"; {len(report.problems):,} could not be restored (see the log)" if report.problems else ""
+                n = report.restored
+                self.status.flash(f"Restored {n:,} file{'' if n == 1 else 's'} as before the genre tags were "
+                                  f"written{problems}.", 10000)
+            self._refresh_genres()
+
+        self.genre_tasks.submit(undo, done, self._retag_failed, name="undo genre tags")
+
+    def _retag_failed(self, message: str) -> None:
+        self._set_retagging(False)
+        self.status.flash(f"Genre tags: {message}", 10000)
+
+    def _set_retagging(self, on: bool) -> None:
+        self._retagging = on
+        self._update_actions()
 
     # ================================================================ "Sounds like" search
     @Slot(str)
