@@ -540,6 +540,8 @@ class MainWindow(QMainWindow):
                 found = library.search(words, n=SOUNDS_LIKE_LIMIT, root=folder)
             except UnknownWords as exc:
                 return "unknown", unknown_words_text(exc.words, exc.vocabulary)
+            except LookupError:  # no model's outputs stored yet
+                return "unknown", "Sounds like ranks the songs once they have been analysed."
             return "found", [(s.track.id, s.score) for s in found]
 
         def done(result: tuple[str, object]) -> None:
