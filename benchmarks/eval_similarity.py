@@ -444,7 +444,10 @@ class Candidate:
 
 
 def candidates() -> list[Candidate]:
-    c = [Candidate("mean (today)", mean_of("msd"), note="L2-normalised mean of the 8 segment embeddings"),
+    c = [Candidate("mean (today)", mean_of("msd"),
+                   note="musicnn-msd-gtzan-1: L2-normalised mean of the 8 segment embeddings"),
+         Candidate("shipped: musicnn-msd-gtzan-2", mean_of("shipped"), models=("shipped",),
+                   note="the shipped file's own embeddings (centre folded into the network)"),
          Candidate("mean, centred", centred(mean_of("msd")), note="minus the library's mean track vector"),
          Candidate("mean, centred by the other collection", centred_by_other(mean_of("msd")),
                    note="a fixed centre not computed on the measured files"),
@@ -477,6 +480,10 @@ def candidates() -> list[Candidate]:
                    models=("msd", "mtt")),
          Candidate("MSD+0.5 MTT, centred", fused([(centred(mean_of("msd")), 1.0), (centred(mean_of("mtt")), 0.5)]),
                    models=("msd", "mtt")),
+         Candidate("MSD+0.5 MTT, centred (both)", fused([(raw_centred("msd", "both"), 1.0),
+                                                        (raw_centred("mtt", "both"), 0.5)]), models=("msd", "mtt")),
+         Candidate("MSD+MTT, centred (both)", fused([(raw_centred("msd", "both"), 1.0),
+                                                    (raw_centred("mtt", "both"), 1.0)]), models=("msd", "mtt")),
          ]
     for w in (0.3, 0.5, 0.7):
         c.append(Candidate(f"centred + re-rank top {RERANK_POOL} by segment match (w {w})", centred(mean_of("msd")),
@@ -507,6 +514,44 @@ def evaluate(cand: Candidate, data: dict[str, Data]) -> dict[str, Any]:
     return row
 
 
+def per_query(cand: Candidate, data: dict[str, Data]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GTZAN P@5 per clip, its genres, and corpus same-album P@10 per song (plain cosine neighbours)."""
+    g = data["gtzan"]
+    x = cand.vectors(g)
+    genre = np.array([it["genre"] for it in g.items])
+    eye = np.eye(len(genre), dtype=bool)
+    p_g = precision(ranking(x @ x.T, eye), genre[:, None] == genre[None, :], eye, np.ones(len(genre), bool), 5)
+    c = data["corpus"]
+    x = cand.vectors(c)
+    album = np.array([it["album"] for it in c.items])
+    copies = corpus_copies(c.items)
+    p_c = precision(ranking(x @ x.T, copies), album[:, None] == album[None, :], copies, album != "", 10)
+    return p_g, genre, p_c
+
+
+def paired_bootstrap(a: Candidate, b: Candidate, data: dict[str, Data], n: int = 2000, seed: int = 0
+                     ) -> dict[str, Any]:
+    """b - a with 95 % intervals: GTZAN balanced P@5 (clips resampled within genres), corpus album P@10."""
+    rng = np.random.default_rng(seed)
+    ga, genre, ca = per_query(a, data)
+    gb, _, cb = per_query(b, data)
+    dg, dc = gb - ga, cb - ca
+    groups = [np.flatnonzero(genre == k) for k in np.unique(genre)]
+    boot_g = [np.mean([dg[rng.choice(ix, len(ix))].mean() for ix in groups]) for _ in range(n)]
+    boot_c = [dc[rng.integers(0, len(dc), len(dc))].mean() for _ in range(n)]
+    return {"a": a.name, "b": b.name,
+            "gtzan_P@5_balanced_diff": float(np.mean([dg[ix].mean() for ix in groups])),
+            "gtzan_ci95": [float(np.percentile(boot_g, 2.5)), float(np.percentile(boot_g, 97.5))],
+            "corpus_album_P@10_diff": float(dc.mean()),
+            "corpus_ci95": [float(np.percentile(boot_c, 2.5)), float(np.percentile(boot_c, 97.5))]}
+
+
+BOOTSTRAP_PAIRS = [("mean (today)", "raw mean, centred (both)"),
+                   ("mean (today)", "shipped: musicnn-msd-gtzan-2"),
+                   ("raw mean, centred (both)", "MSD+0.5 MTT, centred (both)"),
+                   ("raw mean, centred (both)", "MSD+MTT, centred (both)")]
+
+
 COLUMNS = [("gtzan_all_P@5_balanced", "GTZAN P@5 bal."), ("gtzan_all_P@10_balanced", "GTZAN P@10 bal."),
            ("gtzan_artist_filtered_P@5_balanced", "GTZAN art.-filt. P@5 bal."),
            ("gtzan_artist_filtered_P@10_balanced", "art.-filt. P@10 bal."),
@@ -528,6 +573,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="candidate names (substring match)")
     ap.add_argument("--json", type=Path, help="write every row here")
+    ap.add_argument("--md", type=Path, help="write the candidates' table here (Markdown)")
     args = ap.parse_args()
     data = {c: load_data(c) for c in ("gtzan", "corpus", "dups")}
     data["gtzan"].other, data["corpus"].other, data["dups"].other = data["corpus"], data["gtzan"], data["corpus"]
@@ -541,6 +587,18 @@ def main() -> None:
         rows.append(evaluate(cand, data))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
+    if args.md:
+        args.md.write_text(table(rows) + "\n")
+    by_name = {c.name: c for c in candidates()}
+    done = {r["name"] for r in rows}
+    boots = []
+    for a, b in BOOTSTRAP_PAIRS:
+        if a in done and b in done:
+            boots.append(paired_bootstrap(by_name[a], by_name[b], data))
+            r = boots[-1]
+            print(f"{b} - {a}: GTZAN bal. P@5 {r['gtzan_P@5_balanced_diff']:+.4f} "
+                  f"[{r['gtzan_ci95'][0]:+.4f}, {r['gtzan_ci95'][1]:+.4f}], corpus album P@10 "
+                  f"{r['corpus_album_P@10_diff']:+.4f} [{r['corpus_ci95'][0]:+.4f}, {r['corpus_ci95'][1]:+.4f}]")
     if not args.only or "projection" in args.only:
         for how in ("lda", "logreg"):
             for folds in ("artist", "clips"):
@@ -550,7 +608,7 @@ def main() -> None:
                           f"{r['gtzan_cv_P@10_balanced']:.3f}  P@5 mean {r['gtzan_cv_P@5_mean']:.3f}", flush=True)
                 rows += proj
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps({"candidates": rows, "paired_bootstrap": boots}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
