@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
     from musicsim.model.runtime import AnalysisModel
 
+    # What runs the analysis: musicsim.analysis.pipeline.run_analysis (this machine's cores), or a
+    # musicsim.cluster ClusterRunner (a Ray cluster); both deliver results through ``on_results``.
+    AnalysisRunner = Callable[..., None]
+
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
@@ -210,16 +214,19 @@ class Library:
 
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None,
-                        root: PathLike | None = None) -> AnalysisReport:
+                        root: PathLike | None = None, runner: AnalysisRunner | None = None) -> AnalysisReport:
         """Analyse every pending track (new, changed, or analysed by another model version); with ``root``,
         only those inside that folder (the catalogue may also hold other folders' tracks).
 
         Each batch of results is stored in one transaction, so an interrupted run keeps every
-        finished track. ``progress`` is called at least once a second while work is being done.
+        finished track. ``runner``: what analyses (default: this machine's pipeline; a
+        :func:`musicsim.cluster.cluster_runner` for a Ray cluster): results are stored the same way. ``progress`` is called at least once a second while work is being done.
         Raises ModelNotFoundError when there is no model file.
         """
         model = self.model()
         from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
+
+        run = runner or run_analysis
 
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
@@ -284,8 +291,8 @@ class Library:
             emit()
 
         try:
-            run_analysis([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
-                         cancel=cancel, progress=on_progress)
+            run([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
+                cancel=cancel, progress=on_progress)
         finally:
             self.index.save()
         if errors:
@@ -299,14 +306,16 @@ class Library:
         return report
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
-             cancel: threading.Event | None = None, workers: int | None = None) -> tuple[SyncReport, AnalysisReport]:
+             cancel: threading.Event | None = None, workers: int | None = None,
+             runner: AnalysisRunner | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks (the model loads and the
-        workers' fork server starts during the folder walk)."""
+        workers' fork server starts during the folder walk; ``runner`` as for ``analyse_pending``)."""
         self.preload()
         synced = self.sync_folder(folder, cancel=cancel)
         if cancel is not None and cancel.is_set():
             return synced, AnalysisReport(cancelled=True)
-        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
+        return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder,
+                                            runner=runner)
 
     # -- queries ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
