@@ -45,7 +45,7 @@ class Decoded:
 def node_name() -> str:
     try:
         return f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
-    except Exception:  # noqa: BLE001 - only a label
+    except Exception:
         log.debug("no node address", exc_info=True)
         return socket.gethostname()
 

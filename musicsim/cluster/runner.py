@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # per track, on top of Ray's own retries (lost nodes, crashed workers)
 START_TIMEOUT_S = 300.0  # inference actors must be up by then (first start on a node builds its env)
+CONNECT_TIMEOUT_S = 10.0
+START_HINT = ("Start one with `ray start --head` (and `ray start --address HEAD:PORT` on the other machines); "
+              "see docs/cluster.md.")
 ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 2}
 
 
@@ -95,18 +99,35 @@ def _engine_spec(model: AnalysisModel, model_path: str | os.PathLike[str], gpus:
     return EngineSpec(meta_dict, graph, weights if gpus else None)
 
 
+def _reachable(address: str) -> None:
+    """Raise ClusterError unless the cluster's head answers (``ray.init`` waits for an absent head for minutes)."""
+    try:
+        from ray._private.services import canonicalize_bootstrap_address
+
+        resolved = canonicalize_bootstrap_address(address) or address  # "auto": the cluster this machine is in
+    except Exception as exc:  # noqa: BLE001 - a private helper: say what it said
+        raise ClusterError(f"Cannot find the Ray cluster at {address}: {exc}\n{START_HINT}") from exc
+    host, _, port = resolved.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"{address} is not a Ray cluster address: give auto or HEAD:PORT (e.g. 10.0.0.5:6379).")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ClusterError(f"Cannot reach the Ray cluster at {address} ({resolved}): {exc}\n{START_HINT}") from exc
+
+
 def connect(address: str) -> bool:
     """Join the cluster as a driver (shipping this musicsim package to its nodes); True if this call
     connected (and the caller should disconnect)."""
     if ray.is_initialized():
         return False
+    _reachable(address)
     package = os.path.dirname(os.path.abspath(musicsim.__file__))
     try:
         ray.init(address=address, runtime_env={"py_modules": [package]}, log_to_driver=False,
                  logging_level=logging.WARNING, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ClusterError(f"Cannot reach the Ray cluster at {address}: {exc}\nStart one with `ray start --head` "
-                           "(and `ray start --address HEAD:PORT` on the other machines); see docs/cluster.md.") from exc
+        raise ClusterError(f"Cannot reach the Ray cluster at {address}: {exc}\n{START_HINT}") from exc
     return True
 
 
@@ -205,12 +226,12 @@ class _Run:
         for ref in list(self.decoding):
             try:
                 ray.cancel(ref)
-            except Exception:  # noqa: BLE001 - best effort: the driver's disconnect ends them anyway
+            except Exception:
                 log.debug("cancelling a decode task failed", exc_info=True)
         for actor in self.actors.handles:
             try:
                 ray.kill(actor, no_restart=True)
-            except Exception:  # noqa: BLE001 - as above
+            except Exception:
                 log.debug("stopping an inference actor failed", exc_info=True)
 
     # -- feeding -----------------------------------------------------------------------------
@@ -232,7 +253,8 @@ class _Run:
     def _submit_decodes(self) -> None:
         while (len(self.decoding) < self.plan.max_decoding and len(self.waiting) < self.plan.max_waiting
                and (track := self._next()) is not None):
-            status, patches = decode.remote(track.job.track_id, track.job.path, self.features, self.n_segments)
+            refs: Any = decode.remote(track.job.track_id, track.job.path, self.features, self.n_segments)
+            status, patches = refs  # num_returns=2: the small reply, the patches
             self.decoding[status] = (track, patches)
             self.out.current = track.job.path
 
@@ -257,7 +279,8 @@ class _Run:
                     self.waiting.remove(item)
                     total += item[2]
             tracks = [t for t, _, _ in batch]
-            ref = self.actors.handles[actor].infer.remote(self.spec, [t.job.track_id for t in tracks], *[p for _, p, _ in batch])
+            ids = [t.job.track_id for t in tracks]
+            ref = self.actors.handles[actor].infer.remote(self.spec, ids, *[p for _, p, _ in batch])
             self.calls[ref] = _Call(actor, tracks)
             self.actors.inflight[actor] += 1
 

@@ -220,7 +220,8 @@ class Library:
 
         Each batch of results is stored in one transaction, so an interrupted run keeps every
         finished track. ``runner``: what analyses (default: this machine's pipeline; a
-        :func:`musicsim.cluster.cluster_runner` for a Ray cluster): results are stored the same way. ``progress`` is called at least once a second while work is being done.
+        :func:`musicsim.cluster.cluster_runner` for a Ray cluster): results are stored the same way.
+        ``progress`` is called at least once a second while work is being done.
         Raises ModelNotFoundError when there is no model file.
         """
         model = self.model()

@@ -1,0 +1,339 @@
+"""Scans on a real Ray cluster: a head node and a second node (``ray start --address``) on this machine.
+
+Both nodes are started by this module (one CPU each, a small object store, their own temp folder) and
+stopped after it, with every process they started. A cluster scan must equal a local scan (ids, problems,
+embeddings within float rounding), rescan incrementally, resume after a cancel, report a file a node
+cannot see, and survive the second node's raylet being killed mid-scan with nothing lost and nothing
+delivered twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import write_song
+
+ray = pytest.importorskip("ray", reason="Ray is the optional extra 'cluster' (pip install 'musicsim[cluster]')")
+
+import musicsim.analysis.pipeline as pipeline  # noqa: E402
+from musicsim.cli import main  # noqa: E402
+from musicsim.cluster import cluster_runner  # noqa: E402
+from musicsim.library.library import Library  # noqa: E402
+
+pytestmark = pytest.mark.cluster
+RAY = str(Path(sys.executable).with_name("ray"))
+NODE_OPTIONS = ["--num-cpus=1", "--object-store-memory=200000000", "--disable-usage-stats",
+                "--node-ip-address=127.0.0.1", "--block"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _descendants(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _using(folder: str) -> list[int]:
+    """Processes whose command line names ``folder`` (the cluster's temp folder)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if folder.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+class LocalCluster:
+    """A head node and worker nodes on this machine, each a ``ray start --block`` process group."""
+
+    def __init__(self) -> None:
+        self.temp = tempfile.mkdtemp(prefix="msray-", dir="/tmp")  # short: Ray's socket paths live in it
+        self.port = _free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.nodes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Any] = []
+
+    def _start(self, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(Path(self.temp) / f"node{len(self.nodes)}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.logs.append(log)
+        proc = subprocess.Popen([RAY, "start", *args, *NODE_OPTIONS, f"--temp-dir={self.temp}"], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.nodes.append(proc)
+        return proc
+
+    def start(self) -> None:
+        self._start(["--head", f"--port={self.port}", "--include-dashboard=false"])
+        self.add_node()
+
+    def add_node(self) -> subprocess.Popen[bytes]:
+        proc = self._start([f"--address={self.address}"])
+        self.wait_for(len([p for p in self.nodes if p.poll() is None]))
+        return proc
+
+    def alive_nodes(self) -> int:
+        ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
+        try:
+            return sum(bool(n["Alive"]) for n in ray.nodes())
+        finally:
+            ray.shutdown()
+
+    def wait_for(self, n: int, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.alive_nodes() == n:
+                    return
+            except (ConnectionError, RuntimeError):
+                pass
+            if time.monotonic() > deadline:
+                logs = "\n".join(Path(f.name).read_text(errors="replace")[-2000:] for f in self.logs)
+                raise RuntimeError(f"the local Ray cluster did not reach {n} nodes:\n{logs}")
+            time.sleep(1.0)
+
+    def raylet(self, node: subprocess.Popen[bytes]) -> int:
+        pids = [p for p in _descendants(node.pid) if _name(p) == "raylet"]
+        assert len(pids) == 1, pids
+        return pids[0]
+
+    def stop(self) -> None:
+        for proc in self.nodes:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for proc in self.nodes:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in self.nodes:  # the groups' leftovers (raylets and GCS ignore SIGTERM for a while)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        for _ in range(50):  # anything that left the groups but still uses this cluster's folder
+            left = _using(self.temp)
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        for log in self.logs:
+            log.close()
+        assert not _using(self.temp), "Ray processes outlived the test cluster"
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    c = LocalCluster()
+    try:
+        c.start()
+        yield c
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory: pytest.TempPathFactory, music_dir: Path) -> Path:
+    """The six-format songs, 24 more WAV songs, and a file that is not audio."""
+    root = tmp_path_factory.mktemp("cluster-music")
+    shutil.copytree(music_dir, root / "formats")
+    for i in range(24):
+        write_song(root / "more" / f"song{i:02d}.wav", 100 + i, 4.0 + (i % 5), title=f"Song {i}", artist=f"A{i % 4}")
+    (root / "broken.mp3").write_bytes(b"this is not an mp3 file at all")
+    return root
+
+
+def _snapshot(lib: Library) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Embeddings and problems by path (ids are compared separately)."""
+    ids, matrix = lib.embeddings()
+    paths = {t.id: t.path for t in lib.tracks()}
+    return ({paths[int(i)]: matrix[k] for k, i in enumerate(ids)},
+            {p.path: p.reason for p in lib.problems()})
+
+
+@pytest.fixture(scope="module")
+def local_scan(songs: Path, model_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    with Library(tmp_path_factory.mktemp("local"), model_path=model_file, device="cpu") as lib:
+        _, report = lib.scan(songs, workers=2)
+        embeddings, problems = _snapshot(lib)
+        ids = {t.path: t.id for t in lib.tracks()}
+        genres = {t.path: t.genre for t in lib.tracks()}
+    return {"report": report, "embeddings": embeddings, "problems": problems, "ids": ids, "genres": genres}
+
+
+class CountingRunner:
+    """The cluster runner, counting every result it hands to the library."""
+
+    def __init__(self, address: str, model: Path, on_delivery: Any = None) -> None:
+        self.runner = cluster_runner(address, model)
+        self.delivered: Counter[int] = Counter()
+        self.on_delivery = on_delivery
+
+    def __call__(self, jobs: Any, model: Any, **kw: Any) -> None:
+        on_results = kw.pop("on_results")
+
+        def counted(batch: list[Any]) -> None:
+            self.delivered.update(r.track_id for r in batch)
+            on_results(batch)
+            if self.on_delivery is not None:
+                self.on_delivery(self)
+
+        self.runner(jobs, model, on_results=counted, **kw)
+
+
+def _assert_equal_to_local(lib: Library, local: dict[str, Any]) -> None:
+    embeddings, problems = _snapshot(lib)
+    assert {t.path: t.id for t in lib.tracks()} == local["ids"]
+    assert problems == local["problems"] and len(problems) == 1
+    assert embeddings.keys() == local["embeddings"].keys() and len(embeddings) == 30
+    for path, vector in embeddings.items():
+        np.testing.assert_allclose(vector, local["embeddings"][path], atol=1e-5, err_msg=path)
+    assert {t.path: t.genre for t in lib.tracks()} == local["genres"]
+
+
+def test_cluster_scan_equals_local_scan_and_rescans_incrementally(cluster: LocalCluster, songs: Path, model_file: Path,
+                                                                  local_scan: dict[str, Any], tmp_path: Path) -> None:
+    runner = CountingRunner(cluster.address, model_file)
+    with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
+        _, report = lib.scan(songs, runner=runner)
+        assert (report.analysed, report.failed, report.cancelled) == (30, 1, False)
+        assert runner.runner.plan is not None and runner.runner.plan.cpus == 2  # both nodes took part
+        assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 31
+        _assert_equal_to_local(lib, local_scan)
+        assert lib.status().pending == 0 and lib.index.count("test-1") == 30
+
+        _, again = lib.scan(songs, runner=runner)  # nothing changed: nothing to do
+        assert (again.analysed, again.failed) == (0, 0)
+        changed = songs / "more" / "song03.wav"
+        os.utime(changed, ns=(time.time_ns(), time.time_ns()))
+        _, third = lib.scan(songs, runner=runner)  # one file touched: only it
+        assert (third.analysed, third.failed) == (1, 0)
+        _assert_equal_to_local(lib, local_scan)
+
+
+def test_cancelled_cluster_scan_resumes(cluster: LocalCluster, songs: Path, model_file: Path,
+                                        local_scan: dict[str, Any], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "RESULT_BATCH", 4)  # results reach the library in several batches
+    cancel = threading.Event()
+    runner = CountingRunner(cluster.address, model_file, on_delivery=lambda r: cancel.set())
+    with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
+        _, first = lib.scan(songs, runner=runner, cancel=cancel)
+        assert first.cancelled and 0 < first.analysed + first.failed < 31
+        kept = lib.status()
+        assert kept.analysed + kept.failed == first.analysed + first.failed  # every delivered batch is stored
+        runner.on_delivery = None
+        _, rest = lib.scan(songs, runner=runner)
+        assert not rest.cancelled and first.analysed + rest.analysed == 30 and first.failed + rest.failed == 1
+        assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 31
+        _assert_equal_to_local(lib, local_scan)
+
+
+def test_file_a_node_cannot_see_is_reported(cluster: LocalCluster, model_file: Path, tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    write_song(music / "here.wav", 1, 5.0)
+    gone = write_song(music / "gone.wav", 2, 5.0)
+    with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
+        lib.sync_folder(music)
+        gone.unlink()  # walked here, then not there when a node opens it
+        report = lib.analyse_pending(runner=cluster_runner(cluster.address, model_file))
+        assert (report.analysed, report.failed) == (1, 1)
+        [problem] = lib.problems()
+        assert problem.path == str(gone) and "not found on cluster node" in problem.reason
+        assert "every node needs it at the same path" in problem.reason
+
+
+def test_cli_scan_on_the_cluster(cluster: LocalCluster, songs: Path, model_file: Path, tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    common = ["--model", str(model_file), "--device", "cpu", "--data-dir", str(tmp_path / "data")]
+    code = main(["scan", str(songs / "formats"), "--ray", cluster.address, *common], out, err)
+    assert code == 0, err.getvalue()
+    assert "Analysed 6 tracks, 0 failed" in err.getvalue()
+    err = io.StringIO()
+    common[-1] = str(tmp_path / "other")  # a fresh library: there is something to analyse
+    assert main(["scan", str(songs / "formats"), "--ray", "127.0.0.1:1", *common], out, err) == 1
+    assert "Cannot reach the Ray cluster at 127.0.0.1:1" in err.getvalue()
+    assert "The folder is catalogued" in err.getvalue()
+
+
+def test_killing_a_node_mid_scan_loses_nothing(cluster: LocalCluster, songs: Path, model_file: Path,
+                                               local_scan: dict[str, Any], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs last: it kills the second node's raylet (and starts a new second node afterwards)."""
+    monkeypatch.setattr(pipeline, "RESULT_BATCH", 4)  # the kill comes after the first 4 results
+    second = cluster.nodes[1]
+    raylet = cluster.raylet(second)
+    killed: dict[str, int] = {}
+
+    def kill_once(r: CountingRunner) -> None:
+        if not killed:
+            killed["delivered"] = sum(r.delivered.values())
+            os.kill(raylet, signal.SIGKILL)
+
+    runner = CountingRunner(cluster.address, model_file, on_delivery=kill_once)
+    try:
+        with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
+            _, report = lib.scan(songs, runner=runner)
+            assert killed and killed["delivered"] < 31  # killed mid-scan
+            assert (report.analysed, report.failed, report.cancelled) == (30, 1, False)
+            assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 31  # nothing twice
+            _assert_equal_to_local(lib, local_scan)
+            assert lib.index.count("test-1") == 30
+    finally:
+        second.wait(timeout=60)  # `ray start --block` exits when its raylet dies
+        cluster.add_node()
