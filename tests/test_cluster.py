@@ -99,7 +99,7 @@ class LocalCluster:
         self.logs: list[Any] = []
 
     def _start(self, args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(Path(self.temp) / f"node{len(self.nodes)}.log", "wb")  # noqa: SIM115 - closed in stop()
+        log = open(Path(self.temp) / f"node{len(self.nodes)}.log", "wb")
         self.logs.append(log)
         proc = subprocess.Popen([RAY, "start", *args, *NODE_OPTIONS, f"--temp-dir={self.temp}"], stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)

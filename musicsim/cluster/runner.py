@@ -105,7 +105,7 @@ def _reachable(address: str) -> None:
         from ray._private.services import canonicalize_bootstrap_address
 
         resolved = canonicalize_bootstrap_address(address) or address  # "auto": the cluster this machine is in
-    except Exception as exc:  # noqa: BLE001 - a private helper: say what it said
+    except Exception as exc:
         raise ClusterError(f"Cannot find the Ray cluster at {address}: {exc}\n{START_HINT}") from exc
     host, _, port = resolved.rpartition(":")
     if not host or not port.isdigit():
