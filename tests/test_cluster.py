@@ -13,10 +13,6 @@ import io
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -33,153 +29,17 @@ ray = pytest.importorskip("ray", reason="Ray is the optional extra 'cluster' (pi
 import musicsim.analysis.pipeline as pipeline  # noqa: E402
 from musicsim.cli import main  # noqa: E402
 from musicsim.cluster import cluster_runner  # noqa: E402
+from musicsim.cluster.local import LocalCluster  # noqa: E402
 from musicsim.library.library import Library  # noqa: E402
 
 pytestmark = pytest.mark.cluster
-RAY = str(Path(sys.executable).with_name("ray"))
-NODE_OPTIONS = ["--num-cpus=1", "--object-store-memory=200000000", "--disable-usage-stats",
-                "--node-ip-address=127.0.0.1", "--block"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _using(folder: str) -> list[int]:
-    """Processes whose command line names ``folder`` (the cluster's temp folder)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                if folder.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-class LocalCluster:
-    """A head node and worker nodes on this machine, each a ``ray start --block`` process group."""
-
-    def __init__(self) -> None:
-        self.temp = tempfile.mkdtemp(prefix="msray-", dir="/tmp")  # short: Ray's socket paths live in it
-        self.port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.nodes: list[subprocess.Popen[bytes]] = []
-        self.logs: list[Any] = []
-
-    def _start(self, args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(Path(self.temp) / f"node{len(self.nodes)}.log", "wb")
-        self.logs.append(log)
-        proc = subprocess.Popen([RAY, "start", *args, *NODE_OPTIONS, f"--temp-dir={self.temp}"], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        self.nodes.append(proc)
-        return proc
-
-    def start(self) -> None:
-        self._start(["--head", f"--port={self.port}", "--include-dashboard=false"])
-        self.add_node()
-
-    def add_node(self) -> subprocess.Popen[bytes]:
-        proc = self._start([f"--address={self.address}"])
-        self.wait_for(len([p for p in self.nodes if p.poll() is None]))
-        return proc
-
-    def alive_nodes(self) -> int:
-        ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
-        try:
-            return sum(bool(n["Alive"]) for n in ray.nodes())
-        finally:
-            ray.shutdown()
-
-    def wait_for(self, n: int, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self.alive_nodes() == n:
-                    return
-            except (ConnectionError, RuntimeError):
-                pass
-            if time.monotonic() > deadline:
-                logs = "\n".join(Path(f.name).read_text(errors="replace")[-2000:] for f in self.logs)
-                raise RuntimeError(f"the local Ray cluster did not reach {n} nodes:\n{logs}")
-            time.sleep(1.0)
-
-    def raylet(self, node: subprocess.Popen[bytes]) -> int:
-        pids = [p for p in _descendants(node.pid) if _name(p) == "raylet"]
-        assert len(pids) == 1, pids
-        return pids[0]
-
-    def stop(self) -> None:
-        for proc in self.nodes:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for proc in self.nodes:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for proc in self.nodes:  # the groups' leftovers (raylets and GCS ignore SIGTERM for a while)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-        for _ in range(50):  # anything that left the groups but still uses this cluster's folder
-            left = _using(self.temp)
-            if not left:
-                break
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        for log in self.logs:
-            log.close()
-        assert not _using(self.temp), "Ray processes outlived the test cluster"
-        shutil.rmtree(self.temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     c = LocalCluster()
     try:
-        c.start()
+        c.start(nodes=2)
         yield c
     finally:
         if ray.is_initialized():
@@ -252,7 +112,8 @@ def test_cluster_scan_equals_local_scan_and_rescans_incrementally(cluster: Local
     with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
         _, report = lib.scan(songs, runner=runner)
         assert (report.analysed, report.failed, report.cancelled) == (30, 1, False)
-        assert runner.runner.plan is not None and runner.runner.plan.cpus == 2  # both nodes took part
+        assert runner.runner.plan is not None and runner.runner.plan.cpus == 2
+        assert len(runner.runner.decoded_by) == 2  # both nodes decoded files
         assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 31
         _assert_equal_to_local(lib, local_scan)
         assert lib.status().pending == 0 and lib.index.count("test-1") == 30
@@ -330,6 +191,7 @@ def test_killing_a_node_mid_scan_loses_nothing(cluster: LocalCluster, songs: Pat
         with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
             _, report = lib.scan(songs, runner=runner)
             assert killed and killed["delivered"] < 31  # killed mid-scan
+            assert len(runner.runner.decoded_by) == 2, runner.runner.decoded_by  # both nodes had decoded files
             assert (report.analysed, report.failed, report.cancelled) == (30, 1, False)
             assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 31  # nothing twice
             _assert_equal_to_local(lib, local_scan)

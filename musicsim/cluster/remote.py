@@ -39,7 +39,8 @@ class Decoded:
     track_id: int
     patches: int  # 0 when decoding failed
     error: str | None
-    node: str
+    node: str  # host name and address, for people
+    node_id: str  # Ray's node id (several nodes may share a host)
 
 
 def node_name() -> str:
@@ -55,19 +56,19 @@ def missing_on_node(path: str, node: str) -> str:
             "there: every node needs it at the same path)")
 
 
-@ray.remote(num_cpus=1, num_returns=2, max_retries=DECODE_RETRIES)
+@ray.remote(num_cpus=1, num_returns=2, max_retries=DECODE_RETRIES, scheduling_strategy="SPREAD")
 def decode(track_id: int, path: str, features: dict[str, Any], n_segments: int) -> tuple[Decoded, np.ndarray | None]:
     """One file's log-mel patches on this node, or the reason it failed (never raises for a bad file)."""
     from musicsim.analysis.worker import analyse_job  # pins BLAS to one thread, as a local worker
     from musicsim.features import FeatureConfig
 
-    node = node_name()
+    node, node_id = node_name(), ray.get_runtime_context().get_node_id()
     if not os.path.exists(path):
-        return Decoded(track_id, 0, missing_on_node(path, node), node), None
+        return Decoded(track_id, 0, missing_on_node(path, node), node, node_id), None
     _, patches, error = analyse_job(track_id, path, FeatureConfig.from_dict(features), n_segments)
     if not isinstance(patches, np.ndarray):
-        return Decoded(track_id, 0, error or "unknown error", node), None
-    return Decoded(track_id, len(patches), None, node), patches
+        return Decoded(track_id, 0, error or "unknown error", node, node_id), None
+    return Decoded(track_id, len(patches), None, node, node_id), patches
 
 
 class InferenceActor:

@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -138,6 +138,7 @@ class ClusterRunner:
         self.address = address
         self.model_path = model_path
         self.plan: ClusterPlan | None = None  # the last run's (for reports and tests)
+        self.decoded_by: Counter[str] = Counter()  # Ray node id -> files decoded there (all runs)
 
     def __call__(self, jobs: Iterable[AnalysisJob], model: AnalysisModel, *, workers: int | None = None,
                  segments_per_track: int = DEFAULT_SEGMENTS, on_results: Callable[[list[JobResult]], None],
@@ -154,7 +155,12 @@ class ClusterRunner:
                 raise ClusterError(f"The Ray cluster at {self.address} cannot analyse: {exc}.") from exc
             log.info("cluster scan at %s: %s", self.address, self.plan.describe())
             spec = ray.put(_engine_spec(model, self.model_path, self.plan.on_gpus))
-            _Run(iter(jobs), model, self.plan, spec, segments_per_track, on_results, cancel, progress).run()
+            run = _Run(iter(jobs), model, self.plan, spec, segments_per_track, on_results, cancel, progress)
+            try:
+                run.run()
+            finally:
+                self.decoded_by.update(run.decoded_by)
+                log.info("files decoded per node: %s", dict(run.decoded_by))
         finally:
             if connected:
                 ray.shutdown()
@@ -176,6 +182,7 @@ class _Run:
         self.decoding: dict[Any, tuple[_Track, Any]] = {}  # status ref -> (track, patches ref)
         self.waiting: list[tuple[_Track, Any, int]] = []  # decoded: (track, patches ref, patch count)
         self.calls: dict[Any, _Call] = {}  # inference ref -> call
+        self.decoded_by: Counter[str] = Counter()
         options: dict[str, Any] = dict(ACTOR_OPTIONS, max_concurrency=plan.threads, scheduling_strategy="SPREAD")
         options.update({"num_gpus": 1} if plan.on_gpus else {"num_cpus": 0})
         cls = ray.remote(InferenceActor)
@@ -292,6 +299,7 @@ class _Run:
         except RayError as exc:
             self._retry(track, exc, "decoding")
             return
+        self.decoded_by[status.node_id] += 1
         if status.error is not None:
             if status.node:
                 log.debug("%s failed on %s: %s", track.job.path, status.node, status.error)
