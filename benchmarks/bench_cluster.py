@@ -14,8 +14,9 @@ clips looped into songs) into a fresh library, with the shipped model (real weig
 For each: wall time per track (whole scan, start-up included: connecting, shipping the package, starting
 the actors), wall per track in the steady state (from the first delivered batch to the last), and CPU
 seconds per track of everything involved (this process and its children, and for the cluster every
-process of its nodes: raylets, GCS, workers, read from /proc). Then the cluster/local ratios and a
-projection for 1M tracks on N nodes from the measured per-track costs. Appends a JSON line to
+process of its nodes: raylets, GCS, workers, actors; sampled from /proc every 0.5 s, the sampling's
+own CPU left out), and the idle cluster's CPU per second (Ray's daemons). Then the cluster/local ratios
+and a projection for 1M tracks on N nodes from the measured per-track costs. Appends a JSON line to
 benchmarks/results/cluster.jsonl.
 """
 
@@ -28,6 +29,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,23 +43,76 @@ from musicsim.model.modelfile import default_model_path
 
 RESULTS = Path(__file__).parent / "results" / "cluster.jsonl"
 _TICK = os.sysconf("SC_CLK_TCK")
+IDLE_S = 15.0
 PATCH_BYTES = 8 * 187 * 96 * 4  # one track's musicnn patches (float32) moved from a decode node to an actor
 
 
-def _cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its reaped children."""
+def _cpu(pid: int) -> float | None:
+    """CPU seconds ``pid`` has used itself (None once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / _TICK  # utime stime cutime cstime
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
 
 
-def tree_cpu(roots: list[int]) -> float:
-    pids = set(roots)
-    for r in roots:
-        pids.update(descendants(r))
-    return sum(_cpu(p) for p in pids)
+class CpuSampler:
+    """CPU seconds used by a process tree while it runs, sampled from /proc every ``period`` seconds.
+
+    Processes that end during the run (Ray stops its actors at the end of a scan, and exited children's
+    time is not always added to their parent's) count up to their last sample. ``exclude``: roots whose
+    trees are left out (the cluster's nodes, during a local scan: they are this process's children).
+    """
+
+    def __init__(self, root: int, exclude: list[int], period: float = 0.5) -> None:
+        self.root, self.exclude, self.period = root, exclude, period
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
+        self.own = 0.0  # CPU seconds the sampling itself took (in this process: subtracted)
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        with self.lock:
+            self._sample_locked()
+
+    def now(self) -> float:
+        """The tree's CPU seconds so far (sampled now)."""
+        self._sample()
+        return self.total
+
+    def _sample_locked(self) -> None:
+        t0 = time.thread_time()
+        skip = set(self.exclude)
+        for r in self.exclude:
+            skip.update(descendants(r))
+        for pid in [self.root, *descendants(self.root)]:
+            if pid in skip or (value := _cpu(pid)) is None:
+                continue
+            self.first.setdefault(pid, value if not self.started else 0.0)
+            self.last[pid] = value
+        self.started = True
+        self.own += time.thread_time() - t0
+
+    def _run(self) -> None:
+        while not self.stop_event.wait(self.period):
+            self._sample()
+
+    def __enter__(self) -> CpuSampler:
+        self._sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self.thread.join()
+        self._sample()
+
+    @property
+    def total(self) -> float:
+        return sum(self.last[p] - self.first[p] for p in self.last) - self.own
 
 
 class Timed:
@@ -65,6 +120,8 @@ class Timed:
 
     def __init__(self, runner: Callable[..., None]) -> None:
         self.runner = runner
+        self.sampler: CpuSampler | None = None
+        self.cpu_first = self.cpu_last = 0.0
         self.first: tuple[float, int] | None = None
         self.last = 0.0
         self.count = 0
@@ -76,9 +133,10 @@ class Timed:
             on_results(batch)
             now = time.monotonic()
             self.count += len(batch)
+            cpu = self.sampler.now() if self.sampler is not None else 0.0
             if self.first is None:
-                self.first = (now, self.count)
-            self.last = now
+                self.first, self.cpu_first = (now, self.count), cpu
+            self.last, self.cpu_last = now, cpu
 
         self.runner(jobs, model, on_results=timed, **kw)
 
@@ -87,6 +145,12 @@ class Timed:
         if self.first is None or self.count <= self.first[1] or self.last <= self.first[0]:
             return None
         return (self.last - self.first[0]) / (self.count - self.first[1])
+
+    def steady_cpu(self) -> float | None:
+        """CPU seconds per track after the first delivered batch: the marginal cost, start-up left out."""
+        if self.first is None or self.count <= self.first[1]:
+            return None
+        return (self.cpu_last - self.cpu_first) / (self.count - self.first[1])
 
 
 def scan(kind: str, folder: Path, n: int, workers: int, address: str, cluster: LocalCluster,
@@ -97,21 +161,21 @@ def scan(kind: str, folder: Path, n: int, workers: int, address: str, cluster: L
     runner = Timed(cluster_runner(address, default_model_path()) if kind == "cluster" else
                    lambda jobs, model, **kw: run_analysis(jobs, model, **dict(kw, workers=workers)))
     nodes = [p.pid for p in cluster.nodes if p.poll() is None]
-
-    def used() -> float:  # the cluster's nodes are this process's children: a local scan leaves them out
-        return tree_cpu([os.getpid()]) - (0.0 if kind == "cluster" else tree_cpu(nodes))
-
-    c0, d0, t0 = used(), _cpu(os.getpid()), time.monotonic()
-    with Library(data, device="cpu") as lib:
-        lib.sync_folder(folder)
-        t_walk = time.monotonic()
-        report = lib.analyse_pending(runner=runner)
-    wall, cpu, driver = time.monotonic() - t0, used() - c0, _cpu(os.getpid()) - d0
+    d0, t0 = _cpu(os.getpid()) or 0.0, time.monotonic()
+    with CpuSampler(os.getpid(), [] if kind == "cluster" else nodes) as sampler:
+        runner.sampler = sampler
+        with Library(data, device="cpu") as lib:
+            lib.sync_folder(folder)
+            t_walk = time.monotonic()
+            report = lib.analyse_pending(runner=runner)
+    wall, cpu = time.monotonic() - t0, sampler.total
+    driver = (_cpu(os.getpid()) or 0.0) - d0 - sampler.own
     if report.analysed != n or report.failed:
         raise SystemExit(f"{kind} scan analysed {report.analysed} of {n} ({report.failed} failed)")
     shutil.rmtree(data, ignore_errors=True)
     return {"wall_s_per_track": wall / n, "steady_wall_s_per_track": runner.steady(),
-            "cpu_s_per_track": cpu / n, "driver_cpu_s_per_track": driver / n,
+            "cpu_s_per_track": cpu / n, "steady_cpu_s_per_track": runner.steady_cpu(),
+            "driver_cpu_s_per_track": driver / n,
             "analysis_start_s": (runner.first[0] - t_walk) if runner.first else None}
 
 
@@ -157,6 +221,12 @@ def main() -> None:
     cluster = LocalCluster(cpus_per_node=args.cpus_per_node).start(args.nodes)
     runs: dict[str, list[dict[str, float | None]]] = {"local": [], "cluster": []}
     try:
+        time.sleep(5)  # let the nodes settle, then: what the idle cluster burns
+        with CpuSampler(cluster.nodes[0].pid, []) as head, CpuSampler(cluster.nodes[-1].pid, []) as node:
+            time.sleep(IDLE_S)
+        idle = {"head_cpu_per_s": head.total / IDLE_S, "node_cpu_per_s": node.total / IDLE_S}
+        print(f"  idle cluster: head {idle['head_cpu_per_s']:.3f}, other node {idle['node_cpu_per_s']:.3f} CPU-s/s",
+              flush=True)
         for r in range(args.repeat):
             for kind in (("local", "cluster") if r % 2 == 0 else ("cluster", "local")):
                 result = scan(kind, folder, len(paths), cpus, cluster.address, cluster, work)
@@ -179,17 +249,18 @@ def main() -> None:
         ratio = cl / lo if lo and cl else None
         summary[key] = {"local": lo, "cluster": cl, "ratio": ratio}
         print(f"| {key} | {fmt(lo)} | {fmt(cl)} | {fmt(ratio)} |")
-    cpu, driver = summary["cpu_s_per_track"]["cluster"], summary["driver_cpu_s_per_track"]["cluster"]
+    cpu = summary["steady_cpu_s_per_track"]["cluster"] or summary["cpu_s_per_track"]["cluster"]
+    driver = summary["driver_cpu_s_per_track"]["cluster"]
     assert cpu is not None and driver is not None
-    print(f"\nProjection, 1M tracks (cluster CPU {cpu:.3f} s/track spread over the nodes; the driver's "
-          f"{driver:.4f} CPU-s/track on one core is the floor; patches moved per track: "
+    print(f"\nProjection, 1M tracks (cluster CPU {cpu:.3f} s/track in the steady state, spread over the nodes; "
+          f"the driver's {driver:.4f} CPU-s/track on one core is the floor; patches moved per track: "
           f"{PATCH_BYTES / 1e6:.2f} MB):")
     print("\n".join(projection(cpu, driver, args.project_cores)))
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as fh:
         fh.write(json.dumps(dict(when=time.strftime("%Y-%m-%d %H:%M:%S"), load_avg=os.getloadavg(),
                                  songs=len(paths), nodes=args.nodes, cpus_per_node=args.cpus_per_node,
-                                 python=sys.version.split()[0], runs=runs, summary=summary)) + "\n")
+                                 python=sys.version.split()[0], idle=idle, runs=runs, summary=summary)) + "\n")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,10 @@ class _Run:
                 self._submit_calls()
                 if not self.decoding and not self.calls and not self.waiting and self._no_more_jobs():
                     break
-                ready, _ = ray.wait(list(self.decoding) + list(self.calls), num_returns=1, timeout=0.2)
+                refs = list(self.decoding) + list(self.calls)
+                ready, _ = ray.wait(refs, num_returns=1, timeout=0.2)
+                if ready:  # then everything else that is done, in one call (thousands in flight on a big cluster)
+                    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
                 for ref in ready:
                     if ref in self.decoding:
                         self._decoded(ref)
