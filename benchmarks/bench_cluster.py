@@ -187,7 +187,7 @@ def projection(cpu_per_track: float, driver_per_track: float, cores: int, tracks
     lines = [f"| nodes ({cores} cores each) | CPU-bound wall | driver-bound floor | projected wall |",
              "|---|---|---|---|"]
     floor = tracks * driver_per_track
-    for nodes in (1, 4, 16, 64):
+    for nodes in (1, 2, 4, 16, 64):
         cpu_wall = tracks * cpu_per_track / (nodes * cores)
         wall = max(cpu_wall, floor)
         lines.append(f"| {nodes} | {cpu_wall / 3600:.1f} h | {floor / 3600:.1f} h | {wall / 3600:.1f} h |")

@@ -8,9 +8,10 @@ back into the same ``on_results`` a local scan calls (the Library writes them: s
           ─> driver: on_results(batch) ─> Library: catalogue transaction + index, as locally
 
 The driver holds every unfinished track until its result is delivered, so a node that dies costs
-only its in-flight tracks: Ray re-runs lost decode tasks and restarts lost actors elsewhere, and the
-driver re-submits whatever still failed (up to :data:`MAX_ATTEMPTS` times, a retried track alone in
-its batch, so one bad file cannot take its neighbours down with it). A track is delivered at most once
+only its in-flight tracks: Ray re-runs lost decode tasks and restarts lost actors elsewhere; a call whose
+actor is unavailable goes back to the queue with the same patches; whatever else failed is decoded and
+inferred again (up to :data:`MAX_ATTEMPTS` times, a retried track alone in its batch, so one bad file
+cannot take its neighbours down with it). A track is delivered at most once
 (the driver drops duplicates of at-least-once retries).
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ray
-from ray.exceptions import RayActorError, RayError, RayTaskError, TaskCancelledError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayError, RayTaskError, TaskCancelledError
 
 import musicsim
 from musicsim.analysis.pipeline import AnalysisJob, JobResult, PipelineProgress, _Delivery
@@ -46,6 +47,8 @@ START_TIMEOUT_S = 300.0  # inference actors must be up by then (first start on a
 CONNECT_TIMEOUT_S = 10.0
 START_HINT = ("Start one with `ray start --head` (and `ray start --address HEAD:PORT` on the other machines); "
               "see docs/cluster.md.")
+ACTOR_REST_S = 1.0  # an unavailable actor gets no calls for this long
+MAX_UNAVAILABLE = 120  # calls a track may find its actor unavailable (node gone, restart pending) before it fails
 ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 2}
 
 
@@ -54,22 +57,25 @@ class _Track:
     job: AnalysisJob
     attempts: int = 0
     solo: bool = False  # retried: inferred alone, so a bad file fails only itself
+    unavailable: int = 0  # calls that found their actor unavailable
 
 
 @dataclass
 class _Call:
     actor: int
-    tracks: list[_Track]
+    items: list[tuple[_Track, Any, int]]  # (track, patches ref, patch count), as they waited
 
 
 @dataclass
 class _Actors:
     handles: list[Any]
     inflight: list[int] = field(default_factory=list)
+    resting: list[float] = field(default_factory=list)  # monotonic time until which an actor gets no calls
 
     def pick(self, limit: int) -> int | None:
-        """The least busy actor with a free slot."""
-        free = [i for i, n in enumerate(self.inflight) if n < limit]
+        """The least busy actor with a free slot (not resting after being unavailable)."""
+        now = time.monotonic()
+        free = [i for i, n in enumerate(self.inflight) if n < limit and self.resting[i] <= now]
         return min(free, key=lambda i: self.inflight[i]) if free else None
 
 
@@ -138,7 +144,7 @@ class ClusterRunner:
         self.address = address
         self.model_path = model_path
         self.plan: ClusterPlan | None = None  # the last run's (for reports and tests)
-        self.decoded_by: Counter[str] = Counter()  # Ray node id -> files decoded there (all runs)
+        self.decoded_by: Counter[str] = Counter()  # Ray node id -> files decoded there (all runs, live)
 
     def __call__(self, jobs: Iterable[AnalysisJob], model: AnalysisModel, *, workers: int | None = None,
                  segments_per_track: int = DEFAULT_SEGMENTS, on_results: Callable[[list[JobResult]], None],
@@ -155,12 +161,12 @@ class ClusterRunner:
                 raise ClusterError(f"The Ray cluster at {self.address} cannot analyse: {exc}.") from exc
             log.info("cluster scan at %s: %s", self.address, self.plan.describe())
             spec = ray.put(_engine_spec(model, self.model_path, self.plan.on_gpus))
-            run = _Run(iter(jobs), model, self.plan, spec, segments_per_track, on_results, cancel, progress)
+            run = _Run(iter(jobs), model, self.plan, spec, segments_per_track, on_results, cancel, progress,
+                       self.decoded_by)
             try:
                 run.run()
             finally:
-                self.decoded_by.update(run.decoded_by)
-                log.info("files decoded per node: %s", dict(run.decoded_by))
+                log.info("files decoded per node so far: %s", dict(self.decoded_by))
         finally:
             if connected:
                 ray.shutdown()
@@ -171,7 +177,7 @@ class _Run:
 
     def __init__(self, jobs: Iterator[AnalysisJob], model: AnalysisModel, plan: ClusterPlan, spec: Any,
                  n_segments: int, on_results: Callable[[list[JobResult]], None], cancel: threading.Event,
-                 progress: Callable[[PipelineProgress], None] | None) -> None:
+                 progress: Callable[[PipelineProgress], None] | None, decoded_by: Counter[str]) -> None:
         self.jobs, self.plan, self.cancel = jobs, plan, cancel
         self.features = model.features.to_dict()
         self.n_segments = n_segments
@@ -182,7 +188,7 @@ class _Run:
         self.decoding: dict[Any, tuple[_Track, Any]] = {}  # status ref -> (track, patches ref)
         self.waiting: list[tuple[_Track, Any, int]] = []  # decoded: (track, patches ref, patch count)
         self.calls: dict[Any, _Call] = {}  # inference ref -> call
-        self.decoded_by: Counter[str] = Counter()
+        self.decoded_by = decoded_by
         options: dict[str, Any] = dict(ACTOR_OPTIONS, max_concurrency=plan.threads, scheduling_strategy="SPREAD")
         options.update({"num_gpus": 1} if plan.on_gpus else {"num_cpus": 0})
         cls = ray.remote(InferenceActor)
@@ -190,7 +196,7 @@ class _Run:
         # actor life); the driver holds the reference for the whole run, so a restarted actor finds it.
         self.spec = [spec]
         self.actors = _Actors([cls.options(**options).remote(plan.on_gpus) for _ in range(plan.actors)],
-                              [0] * plan.actors)
+                              [0] * plan.actors, [0.0] * plan.actors)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -202,6 +208,10 @@ class _Run:
                 if not self.decoding and not self.calls and not self.waiting and self._no_more_jobs():
                     break
                 refs = list(self.decoding) + list(self.calls)
+                if not refs:  # decoded tracks wait for a resting actor
+                    time.sleep(0.05)
+                    self.out.tick()
+                    continue
                 ready, _ = ray.wait(refs, num_returns=1, timeout=0.2)
                 if ready:  # then everything else that is done, in one call (thousands in flight on a big cluster)
                     ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
@@ -288,10 +298,9 @@ class _Run:
                     batch.append(item)
                     self.waiting.remove(item)
                     total += item[2]
-            tracks = [t for t, _, _ in batch]
-            ids = [t.job.track_id for t in tracks]
+            ids = [t.job.track_id for t, _, _ in batch]
             ref = self.actors.handles[actor].infer.remote(self.spec, ids, *[p for _, p, _ in batch])
-            self.calls[ref] = _Call(actor, tracks)
+            self.calls[ref] = _Call(actor, batch)
             self.actors.inflight[actor] += 1
 
     # -- results -----------------------------------------------------------------------------
@@ -315,8 +324,21 @@ class _Run:
         self.actors.inflight[call.actor] -= 1
         try:
             results: list[JobResult] = ray.get(ref)
+        except ActorUnavailableError as exc:
+            # Its node is gone or restarting (after Ray's own retries): the patches are still good (Ray
+            # rebuilds lost ones), so the same tracks wait for an actor again; this one rests a moment.
+            log.info("inference actor %d unavailable (%s); %d tracks wait for another try", call.actor,
+                     _cause(exc), len(call.items))
+            self.actors.resting[call.actor] = time.monotonic() + ACTOR_REST_S
+            for item in call.items:
+                item[0].unavailable += 1
+            self.waiting[:0] = [item for item in call.items if item[0].unavailable <= MAX_UNAVAILABLE]
+            for track, _, _ in call.items:
+                if track.unavailable > MAX_UNAVAILABLE:  # no actor for minutes: counts as a failed attempt
+                    self._retry(track, exc, "inference")
+            return
         except RayError as exc:
-            for track in call.tracks:
+            for track, _, _ in call.items:
                 self._retry(track, exc, "inference")
             return
         self._deliver(results)
