@@ -201,6 +201,7 @@ class _Run:
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
         try:
+            self._submit_decodes()  # the first files decode while the actors start
             self._wait_for_actors()
             while not self.cancel.is_set():
                 self._submit_decodes()
@@ -284,8 +285,9 @@ class _Run:
         while self.waiting:
             idle_only = (sum(n for _, _, n in self.waiting) < self.plan.batch_patches and not self.waiting[0][0].solo
                          and (self.decoding or not self._no_more_jobs()))
-            actor = self.actors.pick(1 if idle_only else 2 * self.plan.threads)
-            if actor is None or (idle_only and self.actors.inflight[actor] > 0):
+            # a part batch only to an actor with a thread free; a full one to any with room for two per thread
+            actor = self.actors.pick(self.plan.threads if idle_only else 2 * self.plan.threads)
+            if actor is None:
                 return
             batch: list[tuple[_Track, Any, int]] = []
             if self.waiting[0][0].solo:
