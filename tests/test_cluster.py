@@ -29,7 +29,7 @@ ray = pytest.importorskip("ray", reason="Ray is the optional extra 'cluster' (pi
 import musicsim.analysis.pipeline as pipeline  # noqa: E402
 from musicsim.cli import main  # noqa: E402
 from musicsim.cluster import cluster_runner  # noqa: E402
-from musicsim.cluster.local import LocalCluster  # noqa: E402
+from musicsim.cluster.local import LocalCluster, descendants  # noqa: E402
 from musicsim.library.library import Library  # noqa: E402
 
 pytestmark = pytest.mark.cluster
@@ -171,30 +171,63 @@ def test_cli_scan_on_the_cluster(cluster: LocalCluster, songs: Path, model_file:
     assert "The folder is catalogued" in err.getvalue()
 
 
+def _busy_on(node: Any) -> bool:
+    """Whether a Ray worker of ``node`` is running a decode task or an inference call right now (Ray
+    titles a worker process after the task it runs)."""
+    for pid in descendants(node.pid):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith((b"ray::decode", b"ray::InferenceActor.infer")):
+            return True
+    return False
+
+
 def test_killing_a_node_mid_scan_loses_nothing(cluster: LocalCluster, songs: Path, model_file: Path,
-                                               local_scan: dict[str, Any], tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs last: it kills the second node's raylet (and starts a new second node afterwards)."""
-    monkeypatch.setattr(pipeline, "RESULT_BATCH", 4)  # the kill comes after the first 4 results
+                                               local_scan: dict[str, Any], tmp_path: Path) -> None:
+    """Runs last: it kills the second node's raylet while that node runs a task (then starts a new second node).
+
+    Three copies of the songs, so the second node (whose workers start last) has work for most of the scan.
+    """
+    music = tmp_path / "music"
+    for copy in ("a", "b", "c"):
+        shutil.copytree(songs, music / copy)
     second = cluster.nodes[1]
     raylet = cluster.raylet(second)
     killed: dict[str, int] = {}
+    done = threading.Event()
+    runner = CountingRunner(cluster.address, model_file)
 
-    def kill_once(r: CountingRunner) -> None:
-        if not killed and len(r.runner.decoded_by) == 2:  # once the second node has work
-            killed["delivered"] = sum(r.delivered.values())
-            os.kill(raylet, signal.SIGKILL)
+    def kill_when_busy() -> None:
+        while not done.is_set():
+            if _busy_on(second):
+                killed["delivered"] = sum(runner.delivered.values())
+                os.kill(raylet, signal.SIGKILL)
+                return
+            time.sleep(0.02)
 
-    runner = CountingRunner(cluster.address, model_file, on_delivery=kill_once)
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
     try:
         with Library(tmp_path / "data", model_path=model_file, device="cpu") as lib:
-            _, report = lib.scan(songs, runner=runner)
-            assert killed, f"the second node decoded nothing: {runner.runner.decoded_by}"
-            assert killed["delivered"] < 47  # killed mid-scan
-            assert (report.analysed, report.failed, report.cancelled) == (46, 1, False)
-            assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 47  # nothing twice
-            _assert_equal_to_local(lib, local_scan)
-            assert lib.index.count("test-1") == 46
+            _, report = lib.scan(music, runner=runner)
+            done.set()
+            killer.join()
+            assert killed, "the second node never ran a task during the scan"
+            assert killed["delivered"] < 141  # killed mid-scan
+            assert (report.analysed, report.failed, report.cancelled) == (138, 3, False)
+            assert set(runner.delivered.values()) == {1} and len(runner.delivered) == 141  # nothing twice
+            ids, matrix = lib.embeddings()
+            paths = {t.id: t.path for t in lib.tracks()}
+            assert len(ids) == 138 and lib.index.count("test-1") == 138
+            for k, i in enumerate(ids):  # each copy equals the local scan of its original
+                inside = Path(paths[int(i)]).relative_to(music)  # a/more/song01.wav
+                original = str(songs.joinpath(*inside.parts[1:]))
+                np.testing.assert_allclose(matrix[k], local_scan["embeddings"][original], atol=1e-5)
+            assert sorted(p.reason for p in lib.problems()) == [local_scan["problems"][str(songs / "broken.mp3")]] * 3
     finally:
+        done.set()
+        killer.join()
         second.wait(timeout=60)  # `ray start --block` exits when its raylet dies
         cluster.add_node()
