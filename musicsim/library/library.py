@@ -65,6 +65,10 @@ if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
     from musicsim.model.runtime import AnalysisModel
 
+    # What runs the analysis: musicsim.analysis.pipeline.run_analysis (this machine's cores), or a
+    # musicsim.cluster ClusterRunner (a Ray cluster); both deliver results through ``on_results``.
+    AnalysisRunner = Callable[..., None]
+
 Seed = Track | int | str  # a track, its catalogue id, or a QUERY (file path or words)
 log = logging.getLogger(__name__)
 
@@ -340,28 +344,32 @@ class Library:
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None,
                         root: PathLike | None = None,
-                        on_wait: Callable[[str], None] | None = None) -> AnalysisReport:
+                        on_wait: Callable[[str], None] | None = None,
+                        runner: AnalysisRunner | None = None) -> AnalysisReport:
         """Analyse every pending track (new, changed, or analysed by another model version); with ``root``,
         only those inside that folder (the catalogue may also hold other folders' tracks).
 
         Each batch of results is stored in one transaction (and checkpointed into the main file), so an
         interrupted run keeps every finished track. ``progress`` is called at least once a second while
         work is being done. Holds the writer lock (``on_wait`` as for :meth:`sync_folder`): tracks another
-        writer analysed meanwhile are not analysed again. Raises ModelNotFoundError when there is no
-        model file, CatalogueReadOnly on a read-only library.
+        writer analysed meanwhile are not analysed again. ``runner``: what analyses (default: this machine's
+        pipeline; a :func:`musicsim.cluster.cluster_runner` for a Ray cluster): results are stored the same
+        way. Raises ModelNotFoundError when there is no model file, CatalogueReadOnly on a read-only library.
         """
         self._require_writable()
         model = self.model()
         with self.writer.held("analysing" + ("" if root is None else f" {_absolute(root)}"), on_wait, cancel) as got:
             if not got:
                 return AnalysisReport(cancelled=True)
-            return self._analyse(model, progress, cancel, workers, root)
+            return self._analyse(model, progress, cancel, workers, root, runner)
 
     def _analyse(self, model: AnalysisModel, progress: Callable[[AnalysisProgress], None] | None,
-                 cancel: threading.Event | None, workers: int | None, root: PathLike | None) -> AnalysisReport:
+                 cancel: threading.Event | None, workers: int | None, root: PathLike | None,
+                 runner: AnalysisRunner | None = None) -> AnalysisReport:
         from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
         from musicsim.analysis.tempdirs import remove_stale, use_own_temp_dir
 
+        run = runner or run_analysis
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
         jobs = cat.pending_jobs(model.version, None if root is None else _absolute(root))
@@ -427,8 +435,8 @@ class Library:
             emit()
 
         try:
-            run_analysis([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
-                         cancel=cancel, progress=on_progress)
+            run([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
+                cancel=cancel, progress=on_progress)
         finally:
             self.index.save()
         if errors:
@@ -443,9 +451,11 @@ class Library:
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None,
-             on_wait: Callable[[str], None] | None = None) -> tuple[SyncReport, AnalysisReport]:
+             on_wait: Callable[[str], None] | None = None,
+             runner: AnalysisRunner | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks, under one hold of the
-        writer lock (the model loads and the workers' fork server starts during the folder walk)."""
+        writer lock (the model loads and the workers' fork server starts during the folder walk; ``runner`` as
+        for ``analyse_pending``)."""
         self.preload()
         with self.writing(f"scanning {_absolute(folder)}", on_wait, cancel) as got:
             if not got:
@@ -453,7 +463,8 @@ class Library:
             synced = self.sync_folder(folder, cancel=cancel)
             if cancel is not None and cancel.is_set():
                 return synced, AnalysisReport(cancelled=True)
-            return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
+            return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder,
+                                                runner=runner)
 
     # -- queries ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
