@@ -46,8 +46,11 @@ class AnalysisController(QObject):
 
     state_changed = Signal(object)  # State
     started = Signal(object)  # Job: a worker run began
-    tracks_loaded = Signal(list)  # list[Track]: every track in the folder
+    tracks_loaded = Signal(list)  # list[Track]: the first part of the folder's tracks (replaces what is shown)
+    tracks_more = Signal(list)  # list[Track]: their next part, in the same order
+    snapshot_done = Signal()  # every track of the folder has come (tracks_loaded + tracks_more)
     tracks_updated = Signal(list)  # list[Track]: changed since the last report
+    tracks_removed = Signal(list)  # list[int]: ids of tracks gone from the folder
     sync_progress = Signal(int)
     synced = Signal(object)  # SyncReport
     device_known = Signal(str)
@@ -173,7 +176,10 @@ class AnalysisController(QObject):
         worker = AnalysisWorker(self.library, job, workers=self.workers, update_interval=self.update_interval,
                                 parent=self)
         worker.tracks_loaded.connect(self.tracks_loaded)
+        worker.tracks_more.connect(self.tracks_more)
+        worker.snapshot_done.connect(self.snapshot_done)
         worker.tracks_updated.connect(self.tracks_updated)
+        worker.tracks_removed.connect(self.tracks_removed)
         worker.sync_progress.connect(self.sync_progress)
         worker.synced.connect(self._on_synced)
         worker.analysing.connect(self._on_analysing)

@@ -5,6 +5,11 @@ reset), so a 100 000-track view keeps its scroll position and selection. Sorting
 one ``sorted()`` over precomputed keys (the proxy forwards ``sort``): a proxy that sorts by calling
 ``data()`` per comparison takes tens of seconds for 100 000 rows (benchmarks/bench_app.py). The
 proxy only filters. Rows updated during analysis keep their place until the next :meth:`resort`.
+
+A big library arrives in parts (:meth:`TrackTableModel.append_tracks`) in the default order (artist,
+album, track: :func:`musicsim.formatting.artist_sort_key`, the catalogue's ``sort_artist`` order), so
+while the table is sorted that way each part just goes at the end and the first screenful shows at
+once; sorted any other way, the parts are sorted in when the last has come (:meth:`finish_appending`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from PySide6.QtGui import QColor, QFont
 
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
-from musicsim.formatting import format_duration, format_percent
+from musicsim.formatting import LAST, artist_sort_key, format_duration, format_percent
 from musicsim.library.records import Track
 
 TRACK_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
@@ -32,7 +37,7 @@ _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
 NOT_ANALYSED_TEXT = "not analysed yet"
 QUEUED_TEXT = "queued"  # waiting for the analysis running now
 ANALYSING_TEXT = "analysing…"
-_LAST = "\uffff"  # sorts after any name: songs without an artist or album come last
+_LAST = LAST  # sorts after any name: songs without an artist or album come last
 _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
 
@@ -53,6 +58,7 @@ class TrackTableModel(ColumnsTableModel):
         self._analysing_id: int | None = None  # the song the analysis works on now
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
+        self._unsorted = False  # rows were added or updated since the last sort: they may be out of order
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -118,9 +124,7 @@ class TrackTableModel(ColumnsTableModel):
         if col == self.TITLE:
             return t.display_title.casefold()
         if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order; no artist: last
-            artist = t.artist.casefold()
-            artist = (artist[4:] if artist.startswith("the ") else artist) or _LAST
-            return f"{artist}\x00{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
+            return artist_sort_key(t.artist, t.album, t.track_number)
         if col == self.ALBUM:
             return f"{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
         if col == self.TIME:
@@ -184,6 +188,7 @@ class TrackTableModel(ColumnsTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Reorder rows by ``column`` (stable: ties keep their order), keeping selections and the current row."""
         self._sort_column, self._sort_order = column, order
+        self._unsorted = False
         if not 0 <= column < len(self.COLUMNS) or len(self._tracks) < 2:
             return
         keys = [self._sort_key(t, column) for t in self._tracks]
@@ -202,8 +207,13 @@ class TrackTableModel(ColumnsTableModel):
         self.layoutChanged.emit()
 
     def resort(self) -> None:
-        """Apply the current sort again (after rows were added or updated)."""
-        self.sort(self._sort_column, self._sort_order)
+        """Apply the current sort again if rows were added or updated since the last sort."""
+        if self._unsorted:
+            self.sort(self._sort_column, self._sort_order)
+
+    def in_default_order(self) -> bool:
+        """Sorted the way the catalogue hands tracks out in parts (artist, album, track; ascending)."""
+        return self._sort_column == self.ARTIST and self._sort_order == Qt.SortOrder.AscendingOrder
 
     @property
     def sort_column(self) -> int:
@@ -219,7 +229,45 @@ class TrackTableModel(ColumnsTableModel):
         self._tracks = list(tracks)
         self._reindex()
         self.endResetModel()
+        self._unsorted = True
         self.resort()
+
+    def append_tracks(self, tracks: Sequence[Track]) -> None:
+        """Add the next part of a snapshot after the rows so far (one insert). Parts come in the default
+        order: while the table is sorted that way they stay sorted; else :meth:`finish_appending` sorts them in."""
+        new = [t for t in tracks if t.id not in self._row_of]
+        if not new:
+            return
+        if len(new) != len(tracks):  # the same track twice: an update, in place
+            self.merge([t for t in tracks if t.id in self._row_of])
+        start = len(self._tracks)
+        self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+        self._tracks.extend(new)
+        self._row_of.update((t.id, start + i) for i, t in enumerate(new))
+        self._id_of_path.update((t.path, t.id) for t in new)
+        self._search.extend(self._search_key(t) for t in new)
+        self.endInsertRows()
+        if not self.in_default_order():
+            self._unsorted = True
+
+    def finish_appending(self) -> None:
+        """The snapshot is whole: sort in the parts appended out of the current order (if any)."""
+        self.resort()
+
+    def remove_ids(self, ids: Iterable[int]) -> None:
+        """Drop those tracks (contiguous removes, never a reset); unknown ids are ignored."""
+        gone = sorted((row for row in (self._row_of.get(i) for i in ids) if row is not None), reverse=True)
+        self._remove_rows(gone)
+
+    def _remove_rows(self, rows_desc: list[int]) -> None:
+        for first, last_row in _runs_descending(rows_desc):
+            self.beginRemoveRows(QModelIndex(), first, last_row)
+            del self._tracks[first:last_row + 1]
+            del self._search[first:last_row + 1]
+            self.endRemoveRows()
+        if rows_desc:
+            self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+            self._id_of_path = {t.path: t.id for t in self._tracks}
 
     def merge(self, tracks: Iterable[Track], complete: bool = False) -> None:
         """Update known tracks in place, append new ones; with ``complete``, drop tracks not given.
@@ -237,20 +285,14 @@ class TrackTableModel(ColumnsTableModel):
                 self._tracks[row] = t
                 self._search[row] = self._search_key(t)
                 changed_rows.append(row)
+        if changed_rows or new:
+            self._unsorted = True
         last_col = len(self.COLUMNS) - 1
         for first, last in _runs(sorted(changed_rows)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
         if complete:
             keep = {t.id for t in incoming}
-            gone = sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True)
-            for first, last_row in _runs_descending(gone):
-                self.beginRemoveRows(QModelIndex(), first, last_row)
-                del self._tracks[first:last_row + 1]
-                del self._search[first:last_row + 1]
-                self.endRemoveRows()
-            if gone:
-                self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
-                self._id_of_path = {t.path: t.id for t in self._tracks}
+            self._remove_rows(sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True))
         if new:
             start = len(self._tracks)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)

@@ -103,9 +103,10 @@ def unknown_word_message(word: str, commands: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    import multiprocessing
+    if getattr(sys, "frozen", False):
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # a frozen (PyInstaller) bundle's spawned analysis workers start here
+        multiprocessing.freeze_support()  # a frozen (PyInstaller) bundle's spawned analysis workers start here
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr
