@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -48,9 +47,10 @@ def resources_dir() -> Path:
     """The folder with model weights, icons, genre names and desktop files.
 
     In order: ``MUSICSIM_RESOURCES``; a PyInstaller bundle's copy (``sys._MEIPASS/resources``); the
-    package data of an installed wheel (``musicsim/resources``, found with ``importlib.resources``; the
-    build copies the source tree's ``resources/`` there, see setup.py); else a checkout's or an
-    editable install's ``resources/`` beside the package.
+    package data of an installed wheel (``musicsim/resources``, in the package's folder, where
+    ``importlib.resources`` would find it, without that module's import cost; the build copies the source
+    tree's ``resources/`` there, see setup.py); else a checkout's or an editable install's ``resources/``
+    beside the package.
     """
     env = os.environ.get(RESOURCES_ENV)
     if env:
@@ -58,7 +58,8 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
     if frozen:
         return Path(frozen) / "resources"
-    packaged = importlib.resources.files("musicsim") / "resources"
-    if isinstance(packaged, Path) and packaged.is_dir():
+    here = Path(__file__).resolve().parent
+    packaged = here / "resources"  # what importlib.resources.files("musicsim") finds for an installed wheel
+    if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "resources"
+    return here.parent / "resources"
