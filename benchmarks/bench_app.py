@@ -17,6 +17,7 @@ GUI numbers are for the offscreen platform (no GPU compositing).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -98,6 +99,7 @@ def check():
     now = time.perf_counter()
     if state["first"] is not None and state["filled"] is None and state["tick"] is not None:
         state["stall"] = max(state["stall"], now - state["tick"])  # the event loop was held this long
+        state.setdefault("gaps", []).append((round(now - t_import, 3), round(now - state["tick"], 3), rows()))
     state["tick"] = now
     if state["first"] is None and rows() >= SCREENFUL:
         state["first"] = True
@@ -105,7 +107,8 @@ def check():
     if state["filled"] is None:
         if rows() >= n:
             state["filled"] = True
-            print("FILLED", json.dumps({**rss(), "stall_s": state["stall"]}), flush=True)
+            worst = sorted(state.get("gaps", []), key=lambda g: -g[1])[:3]  # (s since start, gap, rows then)
+            print("FILLED", json.dumps({**rss(), "stall_s": state["stall"], "worst": worst}), flush=True)
     elif window.analysis.worker is None:  # sync and analysis check done: idle
         time.sleep(0.5)
         app.processEvents()
@@ -159,6 +162,8 @@ def launch_once(tree: Path, data: Path, root: Path, n: int, env: dict[str, str])
             out["filled_s"] = time.perf_counter() - t0
             filled = json.loads(payload)
             out["filled_rss_mb"], out["stall_s"] = filled["VmRSS"], filled["stall_s"]
+            if os.environ.get("BENCH_APP_VERBOSE"):
+                print(f"    {tree.name}: worst stalls (s since start, s held, rows then): {filled['worst']}")
         elif kind == "IDLE":
             idle = json.loads(payload)
             out["idle_rss_mb"], out["peak_rss_mb"], out["torch"] = idle["VmRSS"], idle["VmHWM"], idle["torch"]
@@ -305,7 +310,7 @@ def main() -> int:
         batches = []
         for _ in range(5):
             picked = [tracks[i] for i in rng.choice(n, 64, replace=False)]
-            batches.append([type(t)(**{**t.__dict__, "genre": GENRES[(GENRES.index(t.genre) + 1) % 10]})
+            batches.append([dataclasses.replace(t, genre=GENRES[(GENRES.index(t.genre) + 1) % 10])
                             for t in picked])
         it = iter(batches)
         print(f"merge a 64-track analysis batch (sorted by genre):  {timed(lambda: model.merge(next(it)), 5):8.1f} ms")
@@ -327,7 +332,7 @@ def main() -> int:
 
         def busy() -> None:
             while not stop.is_set():
-                [type(tracks[0])(**tracks[0].__dict__) for _ in range(1000)]
+                [dataclasses.replace(tracks[0]) for _ in range(1000)]
 
         helper = threading.Thread(target=busy)
         helper.start()

@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "musicsim"
 DATA_DIR_ENV = "MUSICSIM_DATA_DIR"
 RESOURCES_ENV = "MUSICSIM_RESOURCES"
@@ -15,10 +13,16 @@ CACHE_DIR_ENV = "MUSICSIM_CACHE_DIR"
 
 
 def default_data_dir() -> Path:
-    """The per-user data folder (platformdirs), overridable with ``MUSICSIM_DATA_DIR``."""
+    """The per-user data folder (platformdirs' ``user_data_dir``: ``$XDG_DATA_HOME/musicsim`` on Linux),
+    overridable with ``MUSICSIM_DATA_DIR``."""
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser()
+    if sys.platform.startswith("linux"):  # what platformdirs says on Linux, without its import (tempfile, shutil...)
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        return Path(xdg if xdg.strip() else os.path.expanduser("~/.local/share")) / APP_NAME
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -40,6 +44,8 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_DIR_ENV)
     if env:
         return Path(env).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 

@@ -162,6 +162,20 @@ def test_atomic_write_names_the_target_and_keeps_the_old_file(tmp_path: Path) ->
     assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["dir.m3u8", "list.m3u8"]
 
 
+@pytest.mark.parametrize("xdg", [None, "", "   ", "/elsewhere/data"])
+def test_the_default_data_folder_is_platformdirs_one(xdg: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    from musicsim.paths import DATA_DIR_ENV, default_data_dir
+
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert default_data_dir() == Path(platformdirs.user_data_dir("musicsim", appauthor=False))
+
+
 def test_the_log_file_rotates_at_its_size_keeping_three(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from musicsim import logs
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from musicsim.fileio import disk_full_reason, free_bytes, is_read_only_disk
 from musicsim.formatting import artist_sort_key
-from musicsim.genres.label import GenreLabel, corrected_top, label_tracks
+from musicsim.genres.label import corrected_top, label_tracks
 from musicsim.genres.names import primary
 from musicsim.library.records import Problem, Track
 
@@ -201,6 +201,13 @@ def _find_columns(path: str, tags: TagInfo) -> tuple[str, str, str]:
     (joined by a separator no search word contains) for text search in SQL."""
     return (fold(tags.title), fold(tags.artist),
             "\x1f".join(fold(t) for t in (tags.artist, tags.title, tags.album, os.path.basename(path))))
+
+
+def _objects(items: Sequence[object]) -> np.ndarray:
+    """``items`` as a 1-d object array (never taken apart, whatever they are)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _sort_artist(tags: TagInfo) -> str:
@@ -804,34 +811,40 @@ class Catalogue:
             return []
         (ids, paths, titles, artists, albums, numbers, durations, statuses, errors, versions, genre_b, tag_b,
          genre_tags) = zip(*rows)
-        genre: list[str | None] = [None] * n
-        confidence: list[float | None] = [None] * n
-        tags: list[list[tuple[str, float]]] = [[] for _ in range(n)]
-        labels: list[GenreLabel | None] = [None] * n
+        # per-row values go into object arrays by index (numpy, not a Python loop per row)
+        genre = np.full(n, None, dtype=object)
+        confidence = np.full(n, None, dtype=object)
+        labels = np.full(n, None, dtype=object)
+        tags: list[list[tuple[str, float]] | None] = [None] * n
         genre_sets = self._probs(versions, genre_b, "genres")
         tag_sets = self._probs(versions, tag_b, "tags")
         for version, (idx, probs) in genre_sets.items():
             info = self._models[version]
             names = np.array([g.lower() for g in info.genres], dtype=object)
             best, top_p = corrected_top(probs, info.genres, info.tags)  # prior-corrected, calibrated
-            for i, name, p in zip(idx.tolist(), names[best].tolist(), top_p.tolist()):
-                genre[i], confidence[i] = name, p
+            genre[idx] = names[best]
+            confidence[idx] = top_p.astype(np.float64)
             tag_idx, tag_probs = tag_sets.get(version, (np.zeros(0, np.int64), None))
             if tag_probs is not None and len(tag_idx) == len(idx) and np.array_equal(tag_idx, idx):
-                for i, lab in zip(idx.tolist(), label_tracks(probs, tag_probs, info.genres, info.tags)):
-                    labels[i] = lab
+                found = label_tracks(probs, tag_probs, info.genres, info.tags)
             else:  # no tags (or not for every row): the label is the genre alone
-                for i, lab in zip(idx.tolist(), label_tracks(probs, None, info.genres, info.tags)):
-                    labels[i] = lab
+                found = label_tracks(probs, None, info.genres, info.tags)
+            labels[idx] = _objects(found)
         for version, (idx, probs) in tag_sets.items():
             names = np.array(self._models[version].tags, dtype=object)
             order = np.argsort(-probs, axis=1)[:, :TOP_TAGS]
             values = np.round(np.take_along_axis(probs, order, axis=1).astype(np.float64), 4).tolist()
-            for i, picked, vals in zip(idx.tolist(), names[order].tolist(), values):
-                tags[i] = list(zip(picked, vals))
+            top: list[list[tuple[str, float]] | None] = [list(zip(picked, vals))
+                                                         for picked, vals in zip(names[order].tolist(), values)]
+            if len(idx) == n:  # every row (idx ascending): as they are
+                tags = top
+            else:
+                for i, row in zip(idx.tolist(), top):
+                    tags[i] = row
         file_genres = [primary(g.split("; ")) if g else None for g in genre_tags]
-        return list(map(Track, ids, paths, titles, artists, albums, numbers, durations, statuses, genre, confidence,
-                        tags, errors, file_genres, labels))
+        return list(map(Track, ids, paths, titles, artists, albums, numbers, durations, statuses, genre.tolist(),
+                        confidence.tolist(), [[] if t is None else t for t in tags], errors, file_genres,
+                        labels.tolist()))
 
     def track(self, track_id: int) -> Track | None:
         row = self.conn().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id = ?", (track_id,)).fetchone()
