@@ -914,12 +914,10 @@ class Catalogue:
             where, params = f"({where}) OR find_artist || ' - ' || find_title = ?", (*params, q)
         inside, bounds = ("(path >= ? AND path < ?) DESC, ", under(root)) if root is not None else ("", ())
         conn = self.conn()
-        rows = conn.execute(f"SELECT id FROM tracks WHERE {where} ORDER BY {exact} DESC, {inside}"
+        # COUNT(*) OVER (): how many match, from the same scan (a window is computed before the LIMIT)
+        rows = conn.execute(f"SELECT id, COUNT(*) OVER () FROM tracks WHERE {where} ORDER BY {exact} DESC, {inside}"
                             "status = 'analysed' DESC, id LIMIT ?", (*params, q, q, q, *bounds, limit)).fetchall()
-        if len(rows) < limit:
-            return [int(r[0]) for r in rows], len(rows)
-        count = conn.execute(f"SELECT COUNT(*) FROM tracks WHERE {where}", params).fetchone()[0]
-        return [int(r[0]) for r in rows], int(count)
+        return [int(r[0]) for r in rows], int(rows[0][1]) if rows else 0
 
     def problems(self, root: str | None = None) -> list[Problem]:
         """Files that failed analysis and entries the scanner skipped (inside folder ``root``), by path."""
