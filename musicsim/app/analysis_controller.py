@@ -177,7 +177,7 @@ class AnalysisController(QObject):
                                 parent=self)
         worker.tracks_loaded.connect(self.tracks_loaded)
         worker.tracks_more.connect(self.tracks_more)
-        worker.snapshot_done.connect(self.snapshot_done)
+        worker.snapshot_done.connect(self._on_snapshot_done)
         worker.tracks_updated.connect(self.tracks_updated)
         worker.tracks_removed.connect(self.tracks_removed)
         worker.sync_progress.connect(self.sync_progress)
@@ -199,6 +199,16 @@ class AnalysisController(QObject):
             log.debug("analysis: %s -> %s", self._state.value, state.value)
             self._state = state
             self.state_changed.emit(state)
+
+    @Slot()
+    def _on_snapshot_done(self) -> None:
+        # Here, not on the worker: the table has every part now. The model loads in the background while
+        # the folder is checked; loading it sooner (ONNX Runtime's import holds the GIL for long stretches)
+        # would hold up the GUI thread while it still shows the parts.
+        worker = self.worker
+        if worker is not None and worker.job.analyse:
+            self.library.preload()
+        self.snapshot_done.emit()
 
     @Slot(object)
     def _on_synced(self, report: SyncReport) -> None:

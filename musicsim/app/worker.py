@@ -81,9 +81,7 @@ class AnalysisWorker(QThread):
 
     def run(self) -> None:  # runs on the worker thread
         try:
-            self._emit_snapshot()
-            if self.job.analyse:
-                self.library.preload()  # the model loads in the background while the folder is checked
+            self._emit_snapshot()  # the controller preloads the model once the GUI has shown it all
             if self.job.sync:
                 self._sync(self.job.folder)
             if self.job.analyse and not self.cancel_event.is_set():
