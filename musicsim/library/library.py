@@ -58,6 +58,7 @@ from musicsim.playlists.filters import Filters, Pool
 if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
     from musicsim.library.own_genres import GenreAgreement, GenreSuggestion, OwnGenres, RetagReport, UndoReport
+    from musicsim.library.tags import TagInfo
     from musicsim.library.writer import WriterLock
     from musicsim.model.runtime import AnalysisModel
     from musicsim.playlists.radio import RadioSession
@@ -81,6 +82,13 @@ RESOLVE_SHOWN = 5  # other matching tracks a Resolution names
 
 def _absolute(folder: PathLike) -> str:
     return os.path.abspath(os.path.expanduser(os.fspath(folder)))
+
+
+def read_tags(path: str) -> TagInfo:
+    """:func:`musicsim.library.tags.read_tags`, imported on first use (mutagen: only scans need it)."""
+    from musicsim.library.tags import read_tags as read
+
+    return read(path)
 
 
 def _scope(root: PathLike | None) -> str | None:
@@ -277,7 +285,7 @@ class Library:
     def _sync(self, root: str, on_track: Callable[[Track], None] | None,
               cancel: threading.Event | None) -> SyncReport:
         from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-        from musicsim.library.tags import read_tags, with_fallbacks
+        from musicsim.library.tags import with_fallbacks
 
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)
