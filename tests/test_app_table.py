@@ -76,6 +76,18 @@ def test_parts_append_in_the_default_order_and_end_complete(qtbot) -> None:
     assert counts["tracks"] == 230 and counts["analysed"] == sum(t.status == "analysed" for t in tracks)
     assert model.genres() == sorted({t.genre for t in tracks if t.genre})
     assert model.track_by_id(tracks[-1].id) == tracks[-1] and model.row_of(tracks[-1].id) == 229
+    # counts and genres are kept in step through updates (analysis results) and removals
+    import dataclasses
+
+    model.merge([dataclasses.replace(t, status="analysed", genre="blues", confidence=0.9) for t in tracks[:30]])
+    model.remove_ids([t.id for t in tracks[100:140]])
+    shown = model.tracks()
+    expected = {"tracks": len(shown), "analysed": 0, "pending": 0, "failed": 0}
+    for t in shown:
+        expected[t.status] += 1
+    assert model.counts() == expected and expected["tracks"] == 190
+    assert model.genres() == sorted({t.genre for t in shown if t.status == "analysed" and t.genre})
+    assert "blues" in model.genres()
 
 
 def test_parts_under_another_sort_are_sorted_in_once_whole(qtbot) -> None:

@@ -14,6 +14,7 @@ once; sorted any other way, the parts are sorted in when the last has come (:met
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
@@ -59,6 +60,8 @@ class TrackTableModel(ColumnsTableModel):
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._unsorted = False  # rows were added or updated since the last sort: they may be out of order
+        self._statuses: Counter[str] = Counter()  # kept in step with the rows: counts() without a pass over them
+        self._genre_counts: Counter[str] = Counter()  # analysed rows per predicted genre
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -176,13 +179,19 @@ class TrackTableModel(ColumnsTableModel):
 
     def genres(self) -> list[str]:
         """Predicted genres present in the library, sorted."""
-        return sorted({t.genre for t in self._tracks if t.status == "analysed" and t.genre})
+        return sorted(g for g, n in self._genre_counts.items() if n > 0)
 
     def counts(self) -> dict[str, int]:
         out = {"tracks": len(self._tracks), "analysed": 0, "pending": 0, "failed": 0}
-        for t in self._tracks:
-            out[t.status] = out.get(t.status, 0) + 1
+        out.update((status, n) for status, n in self._statuses.items() if n > 0)
         return out
+
+    def _tally(self, tracks: Iterable[Track], sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (-1) ``tracks`` from the status and genre counts."""
+        for t in tracks:
+            self._statuses[t.status] += sign
+            if t.status == "analysed" and t.genre:
+                self._genre_counts[t.genre] += sign
 
     # -- sorting -----------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -227,6 +236,9 @@ class TrackTableModel(ColumnsTableModel):
         """Replace everything (first load)."""
         self.beginResetModel()
         self._tracks = list(tracks)
+        self._statuses.clear()
+        self._genre_counts.clear()
+        self._tally(self._tracks)
         self._reindex()
         self.endResetModel()
         self._unsorted = True
@@ -243,6 +255,7 @@ class TrackTableModel(ColumnsTableModel):
         start = len(self._tracks)
         self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
         self._tracks.extend(new)
+        self._tally(new)
         self._row_of.update((t.id, start + i) for i, t in enumerate(new))
         self._id_of_path.update((t.path, t.id) for t in new)
         self._search.extend(self._search_key(t) for t in new)
@@ -262,6 +275,7 @@ class TrackTableModel(ColumnsTableModel):
     def _remove_rows(self, rows_desc: list[int]) -> None:
         for first, last_row in _runs_descending(rows_desc):
             self.beginRemoveRows(QModelIndex(), first, last_row)
+            self._tally(self._tracks[first:last_row + 1], -1)
             del self._tracks[first:last_row + 1]
             del self._search[first:last_row + 1]
             self.endRemoveRows()
@@ -282,6 +296,8 @@ class TrackTableModel(ColumnsTableModel):
             if row is None:
                 new.append(t)
             elif self._tracks[row] != t:
+                self._tally((self._tracks[row],), -1)
+                self._tally((t,))
                 self._tracks[row] = t
                 self._search[row] = self._search_key(t)
                 changed_rows.append(row)
@@ -300,6 +316,7 @@ class TrackTableModel(ColumnsTableModel):
                 self._id_of_path[t.path] = t.id
                 self._row_of[t.id] = len(self._tracks)
                 self._tracks.append(t)
+                self._tally((t,))
                 self._search.append(self._search_key(t))
             self.endInsertRows()
 
