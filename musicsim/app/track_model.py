@@ -216,9 +216,8 @@ class TrackTableModel(ColumnsTableModel):
         self.layoutChanged.emit()
 
     def resort(self) -> None:
-        """Apply the current sort again if rows were added or updated since the last sort."""
-        if self._unsorted:
-            self.sort(self._sort_column, self._sort_order)
+        """Apply the current sort again (after rows were added or updated, or sort keys changed)."""
+        self.sort(self._sort_column, self._sort_order)
 
     def in_default_order(self) -> bool:
         """Sorted the way the catalogue hands tracks out in parts (artist, album, track; ascending)."""
@@ -265,7 +264,8 @@ class TrackTableModel(ColumnsTableModel):
 
     def finish_appending(self) -> None:
         """The snapshot is whole: sort in the parts appended out of the current order (if any)."""
-        self.resort()
+        if self._unsorted:
+            self.resort()
 
     def remove_ids(self, ids: Iterable[int]) -> None:
         """Drop those tracks (contiguous removes, never a reset); unknown ids are ignored."""
