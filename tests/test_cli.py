@@ -257,4 +257,7 @@ def test_main_supports_frozen_worker_processes(data_dir: Path, monkeypatch: pyte
     calls: list[int] = []
     monkeypatch.setattr(multiprocessing, "freeze_support", lambda: calls.append(1))
     code, _, _ = run("status", "--data-dir", str(data_dir))
+    assert code == 0 and calls == []  # not frozen: nothing to do (multiprocessing is not even imported for it)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    code, _, _ = run("status", "--data-dir", str(data_dir))
     assert code == 0 and calls == [1]  # before any work: a spawned worker of a frozen bundle stops there

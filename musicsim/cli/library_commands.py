@@ -20,9 +20,6 @@ from musicsim.cli.common import (
 )
 from musicsim.cli.output import ProgressBar, print_json, shown, track_line
 from musicsim.formatting import format_clock
-from musicsim.library.records import SyncReport
-from musicsim.library.scanner import walk_audio
-from musicsim.logs import log_path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -51,6 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from musicsim.library.records import SyncReport
+    from musicsim.library.scanner import walk_audio
     from musicsim.model.errors import ModelFileError, ModelNotFoundError
 
     lib = open_library(args)
@@ -159,6 +158,8 @@ def _cluster_runner(args: argparse.Namespace, model_path: Path) -> Any:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from musicsim.logs import log_path
+
     with open_library(args) as lib:
         st = lib.status(root=scope(args))
     if args.json:
