@@ -2,20 +2,24 @@
 table model, sorting, filtering, scrolling and the genre map, on a real catalogue of N tracks with random
 analyses (no audio decoded).
 
-    nice .venv/bin/python benchmarks/bench_app.py --tracks 100000 [--launch-only] [--repeat 3]
+    nice .venv/bin/python benchmarks/bench_app.py --tracks 100000 [--launch-only] [--repeat 3] [--baseline /work/main]
 
 **Launch**: a fresh process starts the app as ``musicsim FOLDER`` does (QApplication, Library, MainWindow on
 the folder, shown) and the clock stops when the library table holds all N rows: launch to a usable,
-filled window, Python's start-up included. The folder holds N hard links to one small audio file, so the
-app's folder sync finds every track unchanged, and the catalogue is analysed with the shipped model's
-version, so nothing is pending: the app then idles, and its resident memory (RSS, and the peak) is read
-once the sync and the analysis check are done. Then the in-process timings of each operation (ms).
+filled window, Python's start-up included; also the time to the first screenful of rows and the longest
+event-loop stall (the window frozen) from its first tick until it is filled. The folder holds N hard
+links to one small audio file, so the app's folder sync finds every track unchanged, and the catalogue
+is analysed with the shipped model's version, so nothing is pending: the app then idles, and its
+resident memory (RSS, and the peak) is read once the sync and the analysis check are done.
+``--baseline TREE`` times another checkout's app too, launches interleaved. Then the in-process timings
+of each operation (ms).
 GUI numbers are for the offscreen platform (no GPU compositing).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -82,26 +86,47 @@ app = QApplication(sys.argv[:1])
 library = Library(data_dir=data)
 window = MainWindow(library, AppSettings(), folder=folder)
 window.show()
-state = {"filled": None}
+state = {"first": None, "filled": None, "tick": None, "stall": 0.0}
+SCREENFUL = min(n, 40)
 
 def rss():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
     return {k: int(fields[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM")}
 
+def rows():
+    return max((v.model().rowCount() for v in window.findChildren(QTableView)
+                if v.isVisible() and v.model() is not None), default=0)
+
 def check():
+    now = time.perf_counter()
+    if state["filled"] is None and state["tick"] is not None:  # from the event loop's first tick to filled
+        state["stall"] = max(state["stall"], now - state["tick"])  # the event loop was held this long
+        state.setdefault("gaps", []).append((round(now - t_import, 3), round(now - state["tick"], 3), rows()))
+    state["tick"] = now
+    if state["first"] is None and rows() >= SCREENFUL:
+        state["first"] = True
+        print("FIRST", json.dumps(rss()), flush=True)
     if state["filled"] is None:
-        if any(v.isVisible() and v.model() is not None and v.model().rowCount() >= n
-               for v in window.findChildren(QTableView)):
+        if rows() >= n:
             state["filled"] = True
-            print("FILLED", json.dumps(rss()), flush=True)
-    elif window.worker is None:  # sync and analysis check done: idle
+            worst = sorted(state.get("gaps", []), key=lambda g: -g[1])[:3]  # (s since start, gap, rows then)
+            print("FILLED", json.dumps({**rss(), "stall_s": state["stall"], "worst": worst}), flush=True)
+    elif window.analysis.worker is None:  # sync and analysis check done: idle
         time.sleep(0.5)
         app.processEvents()
         print("IDLE", json.dumps({**rss(), "torch": "torch" in sys.modules}), flush=True)
         app.quit()
 
+def guarded():
+    try:
+        check()
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        app.exit(1)
+
 timer = QTimer()
-timer.timeout.connect(check)
+timer.timeout.connect(guarded)
 timer.start(2)
 app.exec()
 library.close()
@@ -123,38 +148,77 @@ def build_folder(lib: Library, n: int, root: Path, sample: Path) -> None:
         os.link(copies[(t.id - 1) // 50_000], t.path)
 
 
-def launch(n: int, repeat: int) -> dict[str, float]:
-    """Launch-to-filled-window seconds (median of ``repeat`` fresh processes) and the idle app's memory."""
+def launch_once(tree: Path, data: Path, root: Path, n: int, env: dict[str, str]) -> dict[str, float]:
+    """One fresh app process started in ``tree`` (its ``musicsim`` is the one imported): seconds to the
+    first screenful and to all ``n`` rows, the longest event-loop stall in between, and its memory."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH_CHILD, str(data), str(root), str(n)],
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=tree)
+    assert proc.stdout is not None
+    out: dict[str, float] = {}
+    for line in proc.stdout:
+        kind, _, payload = line.partition(" ")
+        if kind == "FIRST":
+            out["first_s"] = time.perf_counter() - t0
+        elif kind == "FILLED":
+            out["filled_s"] = time.perf_counter() - t0
+            filled = json.loads(payload)
+            out["filled_rss_mb"], out["stall_s"] = filled["VmRSS"], filled["stall_s"]
+            if os.environ.get("BENCH_APP_VERBOSE"):
+                print(f"    {tree.name}: worst stalls (s since start, s held, rows then): {filled['worst']}")
+        elif kind == "IDLE":
+            idle = json.loads(payload)
+            out["idle_rss_mb"], out["peak_rss_mb"], out["torch"] = idle["VmRSS"], idle["VmHWM"], idle["torch"]
+    if proc.wait(timeout=300) or "idle_rss_mb" not in out:
+        raise SystemExit(f"the app launched in {tree} did not fill its window and go idle "
+                         f"(exit status {proc.returncode})")
+    return out
+
+
+def launch(n: int, repeat: int, baseline: Path | None = None, keep: Path | None = None) -> dict[str, dict]:
+    """Launch timings (median of ``repeat`` fresh processes) and the idle app's memory, for this tree and,
+    with ``baseline``, for another checkout too (launches interleaved, each tree its own copy of the
+    catalogue, one untimed launch each first: a schema upgrade and a cold page cache are not timed).
+    ``keep``: build the catalogue and folder there once and reuse them on later runs."""
     from benchmarks.common import small_song
 
     tmp = Path(tempfile.mkdtemp(prefix="musicsim-bench-app-"))
+    work = keep or tmp
     try:
-        data, root = tmp / "data", tmp / "music"
-        with Library(data_dir=data) as lib:
-            t0 = time.perf_counter()
-            build_folder(lib, n, root, small_song(tmp / "sample.flac"))
-            print(f"catalogue + folder of {n:,} analysed tracks built in {time.perf_counter() - t0:.1f} s")
+        data, root = work / "data", work / "music"
+        if not (data / "catalogue.sqlite3").exists():
+            with Library(data_dir=data) as lib:
+                t0 = time.perf_counter()
+                build_folder(lib, n, root, small_song(work / "sample.flac"))
+                print(f"catalogue + folder of {n:,} analysed tracks built in {time.perf_counter() - t0:.1f} s")
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp / "cfg")}
-        walls, idle = [], {}
+        trees = {"this tree": Path(__file__).resolve().parents[1]}
+        if baseline is not None:
+            trees = {"baseline": baseline.resolve(), **trees}
+        datas = {}
+        for name in trees:
+            datas[name] = tmp / f"data-{len(datas)}"
+            shutil.copytree(data, datas[name])
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for name, tree in trees.items():
+            launch_once(tree, datas[name], root, n, env)  # warm-up (schema upgrade, page cache)
         for _ in range(repeat):
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-c", LAUNCH_CHILD, str(data), str(root), str(n)],
-                                    stdout=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if line.startswith("FILLED"):
-                    walls.append(time.perf_counter() - t0)
-                    filled = json.loads(line.split(" ", 1)[1])
-                elif line.startswith("IDLE"):
-                    idle = json.loads(line.split(" ", 1)[1])
-            proc.wait(timeout=300)
-        med = statistics.median(walls)
-        print(f"launch to a filled window ({n:,} tracks): median {med:.2f} s, best {min(walls):.2f} s "
-              f"({repeat} launches; load average {os.getloadavg()[0]:.1f})")
-        print(f"memory: {filled['VmRSS']} MB when filled; idle {idle['VmRSS']} MB, peak {idle['VmHWM']} MB; "
-              f"torch imported: {idle['torch']}")
-        return {"launch_s": med, "best_s": min(walls), "filled_rss_mb": filled["VmRSS"], "idle_rss_mb": idle["VmRSS"],
-                "peak_rss_mb": idle["VmHWM"]}
+            for name, tree in trees.items():
+                runs[name].append(launch_once(tree, datas[name], root, n, env))
+        results = {}
+        print(f"launch ({n:,} tracks, {repeat} launches each, interleaved; load average {os.getloadavg()[0]:.1f}):")
+        for name, tree in trees.items():
+            r = runs[name]
+            med = {k: statistics.median(x[k] for x in r) for k in ("first_s", "filled_s", "stall_s", "filled_rss_mb",
+                                                                   "idle_rss_mb", "peak_rss_mb")}
+            results[name] = {**med, "best_filled_s": min(x["filled_s"] for x in r), "tree": str(tree),
+                             "torch": any(x["torch"] for x in r)}
+            print(f"  {name} ({tree}): first screenful {med['first_s']:.2f} s, all rows {med['filled_s']:.2f} s "
+                  f"(best {results[name]['best_filled_s']:.2f} s), longest event-loop stall until then "
+                  f"{med['stall_s']:.2f} s; "
+                  f"memory {med['filled_rss_mb']:.0f} MB when filled, idle {med['idle_rss_mb']:.0f} MB, "
+                  f"peak {med['peak_rss_mb']:.0f} MB; torch imported: {results[name]['torch']}")
+        return results
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -181,9 +245,11 @@ def main() -> int:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="app launches timed")
     parser.add_argument("--launch-only", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. /work/main): its launch is timed too")
+    parser.add_argument("--keep", type=Path, help="build the catalogue and folder here once, reuse them")
     args = parser.parse_args()
     n = args.tracks
-    result = launch(n, args.repeat)
+    result = launch(n, args.repeat, args.baseline, args.keep)
     results = Path(__file__).parent / "results" / "app.jsonl"
     results.parent.mkdir(exist_ok=True)
     with results.open("a") as fh:
@@ -247,7 +313,7 @@ def main() -> int:
         batches = []
         for _ in range(5):
             picked = [tracks[i] for i in rng.choice(n, 64, replace=False)]
-            batches.append([type(t)(**{**t.__dict__, "genre": GENRES[(GENRES.index(t.genre) + 1) % 10]})
+            batches.append([dataclasses.replace(t, genre=GENRES[(GENRES.index(t.genre) + 1) % 10])
                             for t in picked])
         it = iter(batches)
         print(f"merge a 64-track analysis batch (sorted by genre):  {timed(lambda: model.merge(next(it)), 5):8.1f} ms")
@@ -269,7 +335,7 @@ def main() -> int:
 
         def busy() -> None:
             while not stop.is_set():
-                [type(tracks[0])(**tracks[0].__dict__) for _ in range(1000)]
+                [dataclasses.replace(tracks[0]) for _ in range(1000)]
 
         helper = threading.Thread(target=busy)
         helper.start()

@@ -13,7 +13,6 @@ import errno
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,6 +140,8 @@ def atomic_output(path: PathLike, mode: int | None = None, verify: Callable[[Pat
     target = Path(path)
     folder = target.parent
     try:
+        import tempfile  # here: reading commands never write, nor pay for tempfile's import
+
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=suffix)
     except OSError as exc:
         raise _write_error(exc, target, needed) from exc

@@ -5,13 +5,14 @@ end) sends INFO and above to ``<data dir>/musicsim.log`` (rotated at 2 MB, three
 warnings (or everything, with ``debug``) to the console. A data folder that cannot be written never
 stops a command: the file handler is then left out and a console warning says why; a log file that
 stops taking writes (a full disk) is dropped after one console warning, never a traceback per message.
-Console lines are terminal-safe (file names with escape sequences are shown escaped).
+Console lines are terminal-safe (file names with escape sequences are shown escaped). The rotation is
+done here, on :class:`logging.FileHandler`: ``logging.handlers`` (sockets, queues) would cost every
+reading command its import.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 from pathlib import Path
@@ -35,18 +36,45 @@ class _ConsoleFormatter(logging.Formatter):
         return f"musicsim: {record.levelname.lower()}: {terminal_safe(record.getMessage())}"
 
 
-class _LogFile(logging.handlers.RotatingFileHandler):
-    """The rotating log file; when a write fails (full disk, the disk went away) it says so once on
-    ``console`` and stops, instead of logging's traceback on every message."""
+class _LogFile(logging.FileHandler):
+    """The log file, rotated as ``logging.handlers.RotatingFileHandler`` does (``musicsim.log.1`` ... ``.3``
+    once it would pass :data:`MAX_BYTES`); when a write fails (full disk, the disk went away) it says so
+    once on ``console`` and stops, instead of logging's traceback on every message."""
 
     def __init__(self, path: Path, console: TextIO) -> None:
-        super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False)
+        super().__init__(path, mode="a", encoding="utf-8", delay=False)
         self.console = console
         self.broken = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.broken:
-            super().emit(record)
+        if self.broken:
+            return
+        try:
+            if self._full(record):
+                self._rotate()
+        except Exception:  # noqa: BLE001 - reported once by handleError, as logging does
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _full(self, record: logging.LogRecord) -> bool:
+        if self.stream is None:
+            self.stream = self._open()
+        if not os.path.isfile(self.baseFilename):  # a device or a pipe is never rotated
+            return False
+        self.stream.seek(0, 2)  # the end, even if another process wrote meanwhile
+        return self.stream.tell() + len(f"{self.format(record)}{self.terminator}") >= MAX_BYTES
+
+    def _rotate(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        for i in range(BACKUPS - 1, 0, -1):
+            older = f"{self.baseFilename}.{i}"
+            if os.path.exists(older):
+                os.replace(older, f"{self.baseFilename}.{i + 1}")
+        os.replace(self.baseFilename, f"{self.baseFilename}.1")
+        self.stream = self._open()
 
     def handleError(self, record: logging.LogRecord) -> None:
         if self.broken:

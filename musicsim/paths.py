@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import sys
 from pathlib import Path
-
-import platformdirs
 
 APP_NAME = "musicsim"
 DATA_DIR_ENV = "MUSICSIM_DATA_DIR"
@@ -16,10 +13,16 @@ CACHE_DIR_ENV = "MUSICSIM_CACHE_DIR"
 
 
 def default_data_dir() -> Path:
-    """The per-user data folder (platformdirs), overridable with ``MUSICSIM_DATA_DIR``."""
+    """The per-user data folder (platformdirs' ``user_data_dir``: ``$XDG_DATA_HOME/musicsim`` on Linux),
+    overridable with ``MUSICSIM_DATA_DIR``."""
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser()
+    if sys.platform.startswith("linux"):  # what platformdirs says on Linux, without its import (tempfile, shutil...)
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        return Path(xdg if xdg.strip() else os.path.expanduser("~/.local/share")) / APP_NAME
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -41,6 +44,8 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_DIR_ENV)
     if env:
         return Path(env).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
@@ -48,9 +53,10 @@ def resources_dir() -> Path:
     """The folder with model weights, icons, genre names and desktop files.
 
     In order: ``MUSICSIM_RESOURCES``; a PyInstaller bundle's copy (``sys._MEIPASS/resources``); the
-    package data of an installed wheel (``musicsim/resources``, found with ``importlib.resources``; the
-    build copies the source tree's ``resources/`` there, see setup.py); else a checkout's or an
-    editable install's ``resources/`` beside the package.
+    package data of an installed wheel (``musicsim/resources``, in the package's folder, where
+    ``importlib.resources`` would find it, without that module's import cost; the build copies the source
+    tree's ``resources/`` there, see setup.py); else a checkout's or an editable install's ``resources/``
+    beside the package.
     """
     env = os.environ.get(RESOURCES_ENV)
     if env:
@@ -58,7 +64,8 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
     if frozen:
         return Path(frozen) / "resources"
-    packaged = importlib.resources.files("musicsim") / "resources"
-    if isinstance(packaged, Path) and packaged.is_dir():
+    here = Path(__file__).resolve().parent
+    packaged = here / "resources"  # what importlib.resources.files("musicsim") finds for an installed wheel
+    if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "resources"
+    return here.parent / "resources"

@@ -235,13 +235,16 @@ def test_a_failed_run_says_why_and_keeps_the_tags(qtbot, recorder, copy_music, t
     try:
         r = recorder(lib)
         c = r.controller
-        loaded: list[int] = []
-        c.tracks_loaded.connect(lambda tracks: loaded.append(len(tracks)))
+        shown: dict[int, object] = {}  # what the signals say the folder holds: snapshot parts, updates, removals
+        c.tracks_loaded.connect(lambda tracks: (shown.clear(), shown.update((t.id, t) for t in tracks)))
+        c.tracks_more.connect(lambda tracks: shown.update((t.id, t) for t in tracks))
+        c.tracks_updated.connect(lambda tracks: shown.update((t.id, t) for t in tracks))
+        c.tracks_removed.connect(lambda ids: [shown.pop(i) for i in ids])
         c.open_folder(str(copy_music()))
         r.wait_finished(qtbot, 1)
         assert r.states == [READING, ANALYSING, IDLE]
         assert len(r.failures) == 1 and "nowhere.pt" in r.failures[0] and c.error == r.failures[0]
-        assert loaded[-1] == 6 and lib.status().tracks == 6
+        assert len(shown) == 6 and lib.status().tracks == 6
         c.rescan()
         assert c.error is None  # a new run starts afresh
         r.wait_finished(qtbot, 2)

@@ -310,9 +310,10 @@ def test_event_loop_keeps_answering_during_analysis(qtbot, open_window, tmp_path
                                                    monkeypatch):
     music = _many_songs(tmp_path / "many", write_song, N_MANY)
     reads: list[list[int] | None] = []
-    real_tracks = library.tracks
+    real_tracks, real_chunks = library.tracks, library.track_chunks
     monkeypatch.setattr(library, "tracks", lambda ids=None, root=None: reads.append(None if ids is None else list(ids))
                         or real_tracks(ids, root=root))
+    monkeypatch.setattr(library, "track_chunks", lambda root=None, **kw: reads.append(None) or real_chunks(root, **kw))
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)

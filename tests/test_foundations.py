@@ -162,6 +162,44 @@ def test_atomic_write_names_the_target_and_keeps_the_old_file(tmp_path: Path) ->
     assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["dir.m3u8", "list.m3u8"]
 
 
+@pytest.mark.parametrize("xdg", [None, "", "   ", "/elsewhere/data"])
+def test_the_default_data_folder_is_platformdirs_one(xdg: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    from musicsim.paths import DATA_DIR_ENV, default_data_dir
+
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert default_data_dir() == Path(platformdirs.user_data_dir("musicsim", appauthor=False))
+
+
+def test_the_log_file_rotates_at_its_size_keeping_three(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from musicsim import logs
+
+    monkeypatch.setattr(logs, "MAX_BYTES", 2000)
+    console = io.StringIO()
+    path = logs.setup_logging(tmp_path, console=console)
+    log = logging.getLogger("musicsim.test")
+    try:
+        for i in range(200):
+            log.info("line %03d %s", i, "x" * 40)
+    finally:
+        for handler in list(logging.getLogger("musicsim").handlers):
+            logging.getLogger("musicsim").removeHandler(handler)
+            handler.close()
+    assert path == tmp_path / "musicsim.log"
+    files = [tmp_path / "musicsim.log", *(tmp_path / f"musicsim.log.{i}" for i in (1, 2, 3))]
+    assert all(f.exists() and 0 < f.stat().st_size < 2000 for f in files)
+    assert not (tmp_path / "musicsim.log.4").exists()
+    assert "line 199" in files[0].read_text() and "line 199" not in files[1].read_text()
+    newest_old = files[1].read_text().splitlines()[-1]
+    assert int(newest_old.split("line ")[1][:3]) + 1 == int(files[0].read_text().split("line ")[1][:3])  # no gap
+    assert console.getvalue() == ""
+
+
 def test_commands_write_a_log_file_that_status_names(copy_music, model_file: Path, data_dir: Path) -> None:
     music = copy_music()
     (music / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 200)

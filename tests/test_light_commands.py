@@ -1,4 +1,4 @@
-"""Commands that only read the library never import torch nor Qt; scanning on a CPU needs no torch either.
+"""Commands that only read the library never import torch nor Qt (nor Ray); scanning on a CPU needs no torch either.
 
 Each command runs in a fresh interpreter (``python -m musicsim ...``), then reports which heavy modules
 it imported. Timing is the benchmarks' business (benchmarks/bench_cli.py), never a test's.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "PySide6", "onnxruntime", "onnx", "sklearn", "matplotlib", "librosa")
+HEAVY = ("torch", "PySide6", "onnxruntime", "onnx", "sklearn", "matplotlib", "librosa", "ray")
 # Runs the CLI in this interpreter, then prints the heavy modules it loaded as the last line of stderr.
 RUNNER = f"""
 import json, sys

@@ -138,12 +138,13 @@ def test_addresses_read_as_mpc_reads_them(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def radio_setup(tmp_path_factory, model_file: Path, write_song, program):
-    """A second MPD over 14 songs of clearly different lengths (no two count as copies of one recording)."""
+    """A second MPD over 14 songs of clearly different lengths (no two count as copies of one recording), each
+    at least 30 s long: a Next pressed seconds after a song starts is a skip even on a loaded machine."""
     mpd_exe = program("mpd")
     base = tmp_path_factory.mktemp("mpd-radio")
     music = base / "music"
     for i in range(14):
-        write_song(music / f"Artist {i % 7}" / f"Song {i:02d}.flac", seed=100 + i, seconds=5.0 + 1.6 * i,
+        write_song(music / f"Artist {i % 7}" / f"Song {i:02d}.flac", seed=100 + i, seconds=30.0 + 3.1 * i,
                    title=f"Song {i:02d}", artist=f"Artist {i % 7}")
     server = MpdServer(mpd_exe, music, base / "mpd")
     try:

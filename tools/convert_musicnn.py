@@ -1,8 +1,10 @@
-"""Convert musicnn's MSD_musicnn TensorFlow checkpoint into a musicsim model file.
+"""Convert musicnn's MSD_musicnn (or MTT_musicnn) TensorFlow checkpoint into a musicsim model file.
 
 Runs in the tools venv (TensorFlow, torch, the ``musicnn`` wheel installed with ``--no-deps``)::
 
-    .tools-venv/bin/python tools/convert_musicnn.py [--source DIR] [--out resources/musicnn-msd.safetensors]
+    .tools-venv/bin/python tools/convert_musicnn.py [--model MTT_musicnn] [--source DIR] [--out FILE]
+
+Both models have the same architecture (musicnn's ``build_musicnn``), so one layer table maps either.
 
 Every trained TF variable is mapped onto :class:`musicsim.model.network.TwoStreamResCNN`; the genre
 head keeps its (seeded) default initialisation, to be fitted later by ``musicsim.training``.
@@ -23,7 +25,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from musicnn.configuration import MSD_LABELS  # noqa: E402  (the 50 outputs, in order)
+from musicnn.configuration import MSD_LABELS, MTT_LABELS  # noqa: E402  (the 50 outputs, in order)
 
 from musicsim.features import MUSICNN  # noqa: E402
 from musicsim.genres import GENRES  # noqa: E402
@@ -31,6 +33,11 @@ from musicsim.model.checkpoint import Checkpoint, save_checkpoint  # noqa: E402
 from musicsim.model.network import NetworkConfig, TwoStreamResCNN  # noqa: E402
 
 VERSION = "musicnn-msd-1"
+# model folder in the wheel -> (version, tag names, training data)
+MODELS: dict[str, tuple[str, list[str], str]] = {
+    "MSD_musicnn": (VERSION, MSD_LABELS, "Million Song Dataset, 50 most frequent last.fm tags"),
+    "MTT_musicnn": ("musicnn-mtt-1", MTT_LABELS, "MagnaTagATune, 50 most frequent tags"),
+}
 GENRE_HEAD_SEED = 0
 
 
@@ -130,7 +137,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def model_card(model_dir: Path) -> dict:
+def model_card(model_dir: Path, name: str = "MSD_musicnn") -> dict:
     """Provenance of the converted weights."""
     import tensorflow as tf
 
@@ -140,14 +147,14 @@ def model_card(model_dir: Path) -> dict:
         pkg_version = "unknown"
     files = sorted(p for p in model_dir.iterdir() if p.name.startswith(".") or p.name == "config.json")
     return {
-        "name": "musicnn MSD_musicnn (PyTorch port)",
-        "source": f"musicnn {pkg_version} (PyPI wheel), musicnn/MSD_musicnn/",
+        "name": f"musicnn {name} (PyTorch port)",
+        "source": f"musicnn {pkg_version} (PyPI wheel), musicnn/{name}/",
         "authors": "Jordi Pons, Xavier Serra (Music Technology Group, Universitat Pompeu Fabra)",
         "paper": "Pons & Serra, 'musicnn: pre-trained convolutional neural networks for music audio "
                  "tagging', ISMIR 2019 LBD, arXiv:1909.06654",
         "licence": "ISC (see resources/LICENSE-musicnn.txt)",
-        "training_data": "Million Song Dataset, 50 most frequent last.fm tags",
-        "files_sha256": {f"MSD_musicnn/{p.name}": sha256(p) for p in files},
+        "training_data": MODELS[name][2],
+        "files_sha256": {f"{name}/{p.name}": sha256(p) for p in files},
         "converted_with": f"tools/convert_musicnn.py, tensorflow {tf.__version__}, torch {torch.__version__}",
         "verification": "docs/model-port.md (tools/verify_musicnn_port.py)",
         "genre_head": f"untrained (default init, torch seed {GENRE_HEAD_SEED}); fit it before use",
@@ -157,16 +164,18 @@ def model_card(model_dir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", type=Path, default=None, help="MSD_musicnn folder (default: installed musicnn)")
+    ap.add_argument("--model", choices=sorted(MODELS), default="MSD_musicnn", help="which of the wheel's models")
+    ap.add_argument("--source", type=Path, default=None, help="the model's folder (default: installed musicnn)")
     ap.add_argument("--out", type=Path, default=REPO / "resources" / "musicnn-msd.safetensors")
     args = ap.parse_args(argv)
 
-    model_dir = args.source or musicnn_model_dir()
-    cfg = NetworkConfig(n_mels=MUSICNN.n_mels, n_tags=len(MSD_LABELS), n_genres=len(GENRES))
+    version, labels, _ = MODELS[args.model]
+    model_dir = args.source or musicnn_model_dir(args.model)
+    cfg = NetworkConfig(n_mels=MUSICNN.n_mels, n_tags=len(labels), n_genres=len(GENRES))
     tf_vars = read_tf_checkpoint(model_dir)
     state = build_state_dict(tf_vars, cfg)
-    ckpt = Checkpoint(version=VERSION, features=MUSICNN, network=cfg, genres=list(GENRES),
-                      state_dict=state, tags=list(MSD_LABELS), card=model_card(model_dir))
+    ckpt = Checkpoint(version=version, features=MUSICNN, network=cfg, genres=list(GENRES),
+                      state_dict=state, tags=list(labels), card=model_card(model_dir, args.model))
     path = save_checkpoint(ckpt, args.out)
     n_params = sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var",
                                                                           "num_batches_tracked")))

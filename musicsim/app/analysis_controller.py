@@ -46,8 +46,11 @@ class AnalysisController(QObject):
 
     state_changed = Signal(object)  # State
     started = Signal(object)  # Job: a worker run began
-    tracks_loaded = Signal(list)  # list[Track]: every track in the folder
+    tracks_loaded = Signal(list)  # list[Track]: the first part of the folder's tracks (replaces what is shown)
+    tracks_more = Signal(list)  # list[Track]: their next part, in the same order
+    snapshot_done = Signal()  # every track of the folder has come (tracks_loaded + tracks_more)
     tracks_updated = Signal(list)  # list[Track]: changed since the last report
+    tracks_removed = Signal(list)  # list[int]: ids of tracks gone from the folder
     sync_progress = Signal(int)
     synced = Signal(object)  # SyncReport
     device_known = Signal(str)
@@ -173,7 +176,10 @@ class AnalysisController(QObject):
         worker = AnalysisWorker(self.library, job, workers=self.workers, update_interval=self.update_interval,
                                 parent=self)
         worker.tracks_loaded.connect(self.tracks_loaded)
+        worker.tracks_more.connect(self.tracks_more)
+        worker.snapshot_done.connect(self._on_snapshot_done)
         worker.tracks_updated.connect(self.tracks_updated)
+        worker.tracks_removed.connect(self.tracks_removed)
         worker.sync_progress.connect(self.sync_progress)
         worker.synced.connect(self._on_synced)
         worker.analysing.connect(self._on_analysing)
@@ -193,6 +199,16 @@ class AnalysisController(QObject):
             log.debug("analysis: %s -> %s", self._state.value, state.value)
             self._state = state
             self.state_changed.emit(state)
+
+    @Slot()
+    def _on_snapshot_done(self) -> None:
+        # Here, not on the worker: the table has every part now. The model loads in the background while
+        # the folder is checked; loading it sooner (ONNX Runtime's import holds the GIL for long stretches)
+        # would hold up the GUI thread while it still shows the parts.
+        worker = self.worker
+        if worker is not None and worker.job.analyse:
+            self.library.preload()
+        self.snapshot_done.emit()
 
     @Slot(object)
     def _on_synced(self, report: SyncReport) -> None:

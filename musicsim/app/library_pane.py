@@ -98,6 +98,7 @@ class LibraryPane(QWidget):
         layout.addWidget(self._stack, 1)
         layout.addWidget(self.agreement)
         self._empty_text = ""
+        self._incoming: list[Track] | None = None  # a snapshot coming in parts, shown once whole
         self._settle_timer = QTimer(self, singleShot=True, interval=120)
         self._settle_timer.timeout.connect(self._on_settled)
         self._normal_sort = (TrackTableModel.ARTIST, Qt.SortOrder.AscendingOrder)  # restored on leaving Sounds like
@@ -267,11 +268,49 @@ class LibraryPane(QWidget):
     # -- tracks ----------------------------------------------------------------------------------
     def load(self, tracks: Sequence[Track]) -> None:
         """Show exactly ``tracks`` (a snapshot of the folder): new rows added, changed updated, others dropped."""
+        self._incoming = None
         if self.model.rowCount() == 0:
             self.model.set_tracks(tracks)
         else:
             self.model.merge(tracks, complete=True)
             self.model.resort()
+        self._refresh_genre_filter()
+        self._show_table_or_placeholder()
+
+    def begin_load(self, tracks: Sequence[Track]) -> None:
+        """The first part of a snapshot of the folder (:meth:`load_more` parts follow, then :meth:`load_done`).
+        An empty table shows each part as it comes (the first screenful at once); one showing another
+        snapshot keeps it until the new one is whole, then shows exactly that (as :meth:`load`)."""
+        if self.model.rowCount() == 0:
+            self._incoming = None
+            self.model.set_tracks(tracks)
+            self._refresh_genre_filter()
+            self._show_table_or_placeholder()
+        else:
+            self._incoming = list(tracks)
+
+    def load_more(self, tracks: Sequence[Track]) -> None:
+        """The snapshot's next part, after those so far."""
+        if self._incoming is not None:
+            self._incoming.extend(tracks)
+            return
+        self.model.append_tracks(tracks)
+        self._refresh_genre_filter()
+        self._show_table_or_placeholder()
+
+    def load_done(self) -> None:
+        """The snapshot is whole."""
+        incoming, self._incoming = self._incoming, None
+        if incoming is not None:
+            self.load(incoming)
+            return
+        self.model.finish_appending()
+        self._refresh_genre_filter()
+        self._show_table_or_placeholder()
+
+    def remove_tracks(self, ids: Sequence[int]) -> None:
+        """Drop the tracks with those ids (gone from the folder)."""
+        self.model.remove_ids(ids)
         self._refresh_genre_filter()
         self._show_table_or_placeholder()
 

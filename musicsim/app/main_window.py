@@ -242,7 +242,10 @@ class MainWindow(QMainWindow):
         c.state_changed.connect(self._on_state_changed)
         c.started.connect(self._on_started)
         c.tracks_loaded.connect(self._on_tracks_loaded)
+        c.tracks_more.connect(self._on_tracks_more)
+        c.snapshot_done.connect(self._on_snapshot_done)
         c.tracks_updated.connect(self._on_tracks_updated)
+        c.tracks_removed.connect(self._on_tracks_removed)
         c.sync_progress.connect(self.status.sync_progress)
         c.synced.connect(self.status.synced)
         c.synced.connect(self._on_synced)
@@ -327,7 +330,22 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _on_tracks_loaded(self, tracks: list[Track]) -> None:
-        self.library_pane.load(tracks)
+        self.library_pane.begin_load(tracks)
+        self._after_tracks_changed()
+
+    @Slot(list)
+    def _on_tracks_more(self, tracks: list[Track]) -> None:
+        self.library_pane.load_more(tracks)
+        self._after_tracks_changed()
+
+    @Slot()
+    def _on_snapshot_done(self) -> None:
+        self.library_pane.load_done()
+        self._after_tracks_changed()
+
+    @Slot(list)
+    def _on_tracks_removed(self, ids: list[int]) -> None:
+        self.library_pane.remove_tracks(ids)
         self._after_tracks_changed()
         self.library_pane.search_again()
 

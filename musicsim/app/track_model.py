@@ -5,10 +5,16 @@ reset), so a 100 000-track view keeps its scroll position and selection. Sorting
 one ``sorted()`` over precomputed keys (the proxy forwards ``sort``): a proxy that sorts by calling
 ``data()`` per comparison takes tens of seconds for 100 000 rows (benchmarks/bench_app.py). The
 proxy only filters. Rows updated during analysis keep their place until the next :meth:`resort`.
+
+A big library arrives in parts (:meth:`TrackTableModel.append_tracks`) in the default order (artist,
+album, track: :func:`musicsim.formatting.artist_sort_key`, the catalogue's ``sort_artist`` order), so
+while the table is sorted that way each part just goes at the end and the first screenful shows at
+once; sorted any other way, the parts are sorted in when the last has come (:meth:`finish_appending`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
@@ -24,7 +30,7 @@ from musicsim.app.genre_text import (
 )
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
-from musicsim.formatting import format_duration, format_percent
+from musicsim.formatting import LAST, artist_sort_key, format_duration, format_percent
 from musicsim.library.records import Track
 
 TRACK_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
@@ -40,7 +46,7 @@ _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
 NOT_ANALYSED_TEXT = "not analysed yet"
 QUEUED_TEXT = "queued"  # waiting for the analysis running now
 ANALYSING_TEXT = "analysing…"
-_LAST = "\uffff"  # sorts after any name: songs without an artist or album come last
+_LAST = LAST  # sorts after any name: songs without an artist or album come last
 _FAILED_COLOR = QColor("#c0392b")
 _PENDING_COLOR = QColor("#8a8a8a")
 _SUGGESTED_COLOR = QColor("#7a7a7a")
@@ -66,6 +72,9 @@ class TrackTableModel(ColumnsTableModel):
         self._analysing_id: int | None = None  # the song the analysis works on now
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
+        self._unsorted = False  # rows were added or updated since the last sort: they may be out of order
+        self._statuses: Counter[str] = Counter()  # kept in step with the rows: counts() without a pass over them
+        self._genre_counts: Counter[str] = Counter()  # analysed rows per genre label (label_name)
         self._italic = QFont()
         self._italic.setItalic(True)
         self._suggestions: dict[int, tuple[str, float]] = {}  # track id -> genre learned from the library's tags
@@ -148,9 +157,7 @@ class TrackTableModel(ColumnsTableModel):
         if col == self.TITLE:
             return t.display_title.casefold()
         if col == self.ARTIST:  # "The Lanterns" sorts under L; then album order; no artist: last
-            artist = t.artist.casefold()
-            artist = (artist[4:] if artist.startswith("the ") else artist) or _LAST
-            return f"{artist}\x00{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
+            return artist_sort_key(t.artist, t.album, t.track_number)
         if col == self.ALBUM:
             return f"{t.album.casefold() or _LAST}\x00{t.track_number or 0:05d}"
         if col == self.TIME:
@@ -231,18 +238,25 @@ class TrackTableModel(ColumnsTableModel):
 
     def genres(self) -> list[str]:
         """Genre labels present in the library (the best candidate for an uncertain one), sorted."""
-        return sorted({g for t in self._tracks if t.status == "analysed" and (g := label_name(t))})
+        return sorted(g for g, n in self._genre_counts.items() if n > 0)
 
     def counts(self) -> dict[str, int]:
         out = {"tracks": len(self._tracks), "analysed": 0, "pending": 0, "failed": 0}
-        for t in self._tracks:
-            out[t.status] = out.get(t.status, 0) + 1
+        out.update((status, n) for status, n in self._statuses.items() if n > 0)
         return out
+
+    def _tally(self, tracks: Iterable[Track], sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (-1) ``tracks`` from the status and genre counts."""
+        for t in tracks:
+            self._statuses[t.status] += sign
+            if t.status == "analysed" and (g := label_name(t)):
+                self._genre_counts[g] += sign
 
     # -- sorting -----------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Reorder rows by ``column`` (stable: ties keep their order), keeping selections and the current row."""
         self._sort_column, self._sort_order = column, order
+        self._unsorted = False
         if not 0 <= column < len(self.COLUMNS) or len(self._tracks) < 2:
             return
         keys = [self._sort_key(t, column) for t in self._tracks]
@@ -261,8 +275,12 @@ class TrackTableModel(ColumnsTableModel):
         self.layoutChanged.emit()
 
     def resort(self) -> None:
-        """Apply the current sort again (after rows were added or updated)."""
+        """Apply the current sort again (after rows were added or updated, or sort keys changed)."""
         self.sort(self._sort_column, self._sort_order)
+
+    def in_default_order(self) -> bool:
+        """Sorted the way the catalogue hands tracks out in parts (artist, album, track; ascending)."""
+        return self._sort_column == self.ARTIST and self._sort_order == Qt.SortOrder.AscendingOrder
 
     @property
     def sort_column(self) -> int:
@@ -276,9 +294,53 @@ class TrackTableModel(ColumnsTableModel):
         """Replace everything (first load)."""
         self.beginResetModel()
         self._tracks = list(tracks)
+        self._statuses.clear()
+        self._genre_counts.clear()
+        self._tally(self._tracks)
         self._reindex()
         self.endResetModel()
+        self._unsorted = True
         self.resort()
+
+    def append_tracks(self, tracks: Sequence[Track]) -> None:
+        """Add the next part of a snapshot after the rows so far (one insert). Parts come in the default
+        order: while the table is sorted that way they stay sorted; else :meth:`finish_appending` sorts them in."""
+        new = [t for t in tracks if t.id not in self._row_of]
+        if not new:
+            return
+        if len(new) != len(tracks):  # the same track twice: an update, in place
+            self.merge([t for t in tracks if t.id in self._row_of])
+        start = len(self._tracks)
+        self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+        self._tracks.extend(new)
+        self._tally(new)
+        self._row_of.update((t.id, start + i) for i, t in enumerate(new))
+        self._id_of_path.update((t.path, t.id) for t in new)
+        self._search.extend(self._search_key(t) for t in new)
+        self.endInsertRows()
+        if not self.in_default_order():
+            self._unsorted = True
+
+    def finish_appending(self) -> None:
+        """The snapshot is whole: sort in the parts appended out of the current order (if any)."""
+        if self._unsorted:
+            self.resort()
+
+    def remove_ids(self, ids: Iterable[int]) -> None:
+        """Drop those tracks (contiguous removes, never a reset); unknown ids are ignored."""
+        gone = sorted((row for row in (self._row_of.get(i) for i in ids) if row is not None), reverse=True)
+        self._remove_rows(gone)
+
+    def _remove_rows(self, rows_desc: list[int]) -> None:
+        for first, last_row in _runs_descending(rows_desc):
+            self.beginRemoveRows(QModelIndex(), first, last_row)
+            self._tally(self._tracks[first:last_row + 1], -1)
+            del self._tracks[first:last_row + 1]
+            del self._search[first:last_row + 1]
+            self.endRemoveRows()
+        if rows_desc:
+            self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+            self._id_of_path = {t.path: t.id for t in self._tracks}
 
     def merge(self, tracks: Iterable[Track], complete: bool = False) -> None:
         """Update known tracks in place, append new ones; with ``complete``, drop tracks not given.
@@ -293,23 +355,19 @@ class TrackTableModel(ColumnsTableModel):
             if row is None:
                 new.append(t)
             elif self._tracks[row] != t:
+                self._tally((self._tracks[row],), -1)
+                self._tally((t,))
                 self._tracks[row] = t
                 self._search[row] = self._search_key(t)
                 changed_rows.append(row)
+        if changed_rows or new:
+            self._unsorted = True
         last_col = len(self.COLUMNS) - 1
         for first, last in _runs(sorted(changed_rows)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
         if complete:
             keep = {t.id for t in incoming}
-            gone = sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True)
-            for first, last_row in _runs_descending(gone):
-                self.beginRemoveRows(QModelIndex(), first, last_row)
-                del self._tracks[first:last_row + 1]
-                del self._search[first:last_row + 1]
-                self.endRemoveRows()
-            if gone:
-                self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
-                self._id_of_path = {t.path: t.id for t in self._tracks}
+            self._remove_rows(sorted((row for tid, row in self._row_of.items() if tid not in keep), reverse=True))
         if new:
             start = len(self._tracks)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
@@ -317,6 +375,7 @@ class TrackTableModel(ColumnsTableModel):
                 self._id_of_path[t.path] = t.id
                 self._row_of[t.id] = len(self._tracks)
                 self._tracks.append(t)
+                self._tally((t,))
                 self._search.append(self._search_key(t))
             self.endInsertRows()
 

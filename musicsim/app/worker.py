@@ -22,6 +22,9 @@ from musicsim.library.records import AnalysisProgress, AnalysisReport, Track
 
 log = logging.getLogger(__name__)
 
+FIRST_CHUNK = 400  # tracks in the snapshot's first part: more than a screenful, read at once
+CHUNK = 5000  # tracks per later part: each takes the GUI thread a few tens of ms
+
 
 @dataclass(frozen=True)
 class Job:
@@ -36,15 +39,23 @@ class Job:
 class AnalysisWorker(QThread):
     """Runs one :class:`Job`: catalogue snapshot, ``sync_folder``, then ``analyse_pending``.
 
-    ``tracks_loaded(list)`` carries a full snapshot of the tracks in the job's folder;
+    The snapshot of the tracks in the job's folder comes in parts, in the library table's default order
+    (:meth:`Library.track_chunks`): ``tracks_loaded(list)`` the first screenful or so (at once, whatever
+    the library's size), ``tracks_more(list)`` the next parts, ``snapshot_done()`` when it is whole.
+    After the sync, the catalogue is read again in parts and compared here, off the GUI thread: only
+    what changed goes out (``tracks_updated``, and ``tracks_removed(list[int])`` for tracks gone), so a
+    huge library is never held twice nor merged whole on the GUI thread.
     ``tracks_updated(list)`` carries only tracks whose record changed since the last report, batched:
     during analysis a helper thread re-reads just the tracks the engine reported finished
     (``AnalysisProgress.finished_ids``) every ``update_interval`` seconds, so the engine's own threads
     are never held up by the app and a huge catalogue is never re-read whole.
     """
 
-    tracks_loaded = Signal(list)  # list[Track], every track in the folder
+    tracks_loaded = Signal(list)  # list[Track]: the first part of a snapshot of the folder (replaces what is shown)
+    tracks_more = Signal(list)  # list[Track]: the snapshot's next part (after those so far, in the same order)
+    snapshot_done = Signal()  # the snapshot is whole
     tracks_updated = Signal(list)  # list[Track], changed since last report
+    tracks_removed = Signal(list)  # list[int]: ids of tracks no longer in the folder
     sync_progress = Signal(int)  # tracks catalogued so far in this sync
     synced = Signal(object)  # SyncReport
     analysing = Signal()  # the sync (if any) is over; analysis begins
@@ -70,9 +81,7 @@ class AnalysisWorker(QThread):
 
     def run(self) -> None:  # runs on the worker thread
         try:
-            self._emit_snapshot()
-            if self.job.analyse:
-                self.library.preload()  # the model loads in the background while the folder is checked
+            self._emit_snapshot()  # the controller preloads the model once the GUI has shown it all
             if self.job.sync:
                 self._sync(self.job.folder)
             if self.job.analyse and not self.cancel_event.is_set():
@@ -83,10 +92,31 @@ class AnalysisWorker(QThread):
 
     # -- steps -----------------------------------------------------------------------------
     def _emit_snapshot(self) -> None:
-        tracks = self.library.tracks(root=self.job.folder)
+        first = True
         with self._lock:
-            self._known = {t.id: t for t in tracks}
-        self.tracks_loaded.emit(tracks)
+            self._known = {}
+        for chunk in self.library.track_chunks(self.job.folder, first=FIRST_CHUNK, size=CHUNK):
+            with self._lock:
+                self._known.update((t.id, t) for t in chunk)
+            (self.tracks_loaded if first else self.tracks_more).emit(chunk)
+            first = False
+        if first:  # an empty folder
+            self.tracks_loaded.emit([])
+        self.snapshot_done.emit()
+
+    def _reconcile(self) -> None:
+        """After a whole sync: read the folder's tracks again (in parts) and report what differs from
+        what was reported (including tracks gone), e.g. rows another process changed meanwhile."""
+        seen: set[int] = set()
+        for chunk in self.library.track_chunks(self.job.folder, first=CHUNK, size=CHUNK):
+            seen.update(t.id for t in chunk)
+            self._report(chunk)
+        with self._lock:
+            gone = [i for i in self._known if i not in seen]
+            for i in gone:
+                del self._known[i]
+        if gone:
+            self.tracks_removed.emit(gone)
 
     def _sync(self, folder: str) -> None:
         batch: list[Track] = []
@@ -107,7 +137,7 @@ class AnalysisWorker(QThread):
         report = self.library.sync_folder(folder, on_track=on_track, cancel=self.cancel_event)
         self._report(batch)
         if not report.cancelled:
-            self._emit_snapshot()  # authoritative: includes removals
+            self._reconcile()  # authoritative: includes removals
         self.synced.emit(report)
 
     def _analyse(self) -> None:

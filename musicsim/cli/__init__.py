@@ -49,7 +49,19 @@ def _register_training(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     register(sub, common)
 
 
+def _untranslated_argparse() -> None:
+    """Without a translation of Python's messages for this locale (the usual case), argparse's messages
+    stay as they are without a search of the locale folders for every one (about a hundred while the
+    parser is built: a tenth of a reading command's start-up)."""
+    import gettext
+
+    if gettext.find(gettext.textdomain()) is None:
+        argparse._ = lambda message: message  # type: ignore[attr-defined]
+        argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _untranslated_argparse()
     common = common_options()
     parser = argparse.ArgumentParser(
         prog="musicsim", parents=[common],
@@ -103,9 +115,10 @@ def unknown_word_message(word: str, commands: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    import multiprocessing
+    if getattr(sys, "frozen", False):
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # a frozen (PyInstaller) bundle's spawned analysis workers start here
+        multiprocessing.freeze_support()  # a frozen (PyInstaller) bundle's spawned analysis workers start here
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any, TextIO
 
 from musicsim.cli.common import (
@@ -19,15 +20,15 @@ from musicsim.cli.common import (
 )
 from musicsim.cli.output import ProgressBar, print_json, shown, track_line
 from musicsim.formatting import format_clock
-from musicsim.library.records import SyncReport
-from musicsim.library.scanner import walk_audio
-from musicsim.logs import log_path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("scan", parents=[common], help="catalogue and analyse a music folder (re-run: incremental)")
     p.add_argument("folder", help="music folder")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding workers (default: automatic)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="analyse on a Ray cluster: auto (the cluster this machine is in) or HEAD:PORT; the "
+                        "catalogue stays here; every node must see the music at the same path (docs/cluster.md)")
     p.set_defaults(handler=cmd_scan)
 
     p = sub.add_parser("status", parents=[common], help="tracks, analysed, pending, failed, model, device")
@@ -47,9 +48,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from musicsim.library.records import SyncReport
+    from musicsim.library.scanner import walk_audio
     from musicsim.model.errors import ModelFileError, ModelNotFoundError
 
     lib = open_library(args)
+    try:
+        runner = _cluster_runner(args, lib.model_path)
+    except UserError:
+        lib.close()
+        raise
     cancel = threading.Event()
     finished = threading.Event()
     result: dict[str, Any] = {}
@@ -77,7 +85,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           f"removed, {synced.unchanged} unchanged, {synced.skipped} skipped.\n")
                 if not cancel.is_set():
                     result["analysis"] = lib.analyse_pending(progress=bar, cancel=cancel, workers=args.workers,
-                                                             root=args.folder)
+                                                             root=args.folder, runner=runner)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             result["error"] = exc
         finally:
@@ -110,6 +118,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UserError(f"{exc} The folder is catalogued; analysis will run once a model file is available.")
     if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
         raise UserError(str(exc))
+    if exc is not None and type(exc).__name__ == "ClusterError":  # musicsim.cluster, imported only with --ray
+        raise UserError(f"{exc}\nThe folder is catalogued; what was analysed is kept.")
     if exc is not None:
         raise exc
     analysis = result.get("analysis")
@@ -132,7 +142,24 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _cluster_runner(args: argparse.Namespace, model_path: Path) -> Any:
+    """The Ray runner for ``--ray ADDRESS`` (None without it); Ray is imported only when a scan starts."""
+    address = opt(args, "ray")
+    if address is None:
+        return None
+    if args.workers is not None:
+        raise UserError("--workers is for scans on this machine; with --ray the cluster's CPUs decide.")
+    from musicsim.cluster import ClusterError, cluster_runner
+
+    try:
+        return cluster_runner(address, model_path)
+    except ClusterError as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from musicsim.logs import log_path
+
     with open_library(args) as lib:
         st = lib.status(root=scope(args))
     if args.json:

@@ -28,13 +28,12 @@ def wants_mpd(args: argparse.Namespace) -> bool:
 def send_to_mpd(args: argparse.Namespace, paths: Sequence[str], err: TextIO) -> None:
     """With ``--to-mpd``: load ``paths`` into MPD as the options say and report what MPD did not take
     (a UserError when it took none). Without it: nothing."""
-    from musicsim.mpdlink.address import resolve_address
-    from musicsim.mpdlink.queue import MpdError, MpdQueue
-
     if not wants_mpd(args):
         if getattr(args, "append", False) or getattr(args, "mpd_root", None):
             raise UserError("--append and --mpd-root go with --to-mpd.")
         return
+    from musicsim.mpdlink.address import resolve_address
+    from musicsim.mpdlink.queue import MpdError, MpdQueue
     try:
         address = resolve_address(args.to_mpd or None)
     except ValueError as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from musicsim.formatting import format_clock, terminal_safe
-from musicsim.library.records import AnalysisProgress, Track
+
+if TYPE_CHECKING:
+    from musicsim.library.records import AnalysisProgress, Track
 
 
 def print_json(data: Any, out: TextIO) -> None:

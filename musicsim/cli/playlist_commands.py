@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, TextIO
 from musicsim.cli.common import UserError, add_json_option, add_scope_option, open_library, scope
 from musicsim.cli.mpd_options import add_mpd_options, send_to_mpd
 from musicsim.cli.output import print_json, shown, track_line
-from musicsim.library.playlist import PlaylistExists, PlaylistTargetError, check_target, playlist_format
 
 if TYPE_CHECKING:
     from musicsim.library.library import Library
@@ -113,6 +112,8 @@ def filters_from(args: argparse.Namespace) -> Filters:
 def refusals_as_user_errors() -> Iterator[None]:
     """The refusals of the one overwrite rule (:func:`musicsim.library.playlist.check_target`) as user
     errors, with the ``--force`` hint, for every command that writes a playlist."""
+    from musicsim.library.playlist import PlaylistExists, PlaylistTargetError
+
     try:
         yield
     except PlaylistExists as exc:
@@ -125,6 +126,8 @@ def check_out(args: argparse.Namespace, lib: Library) -> None:
     """Fail fast, before any search, when ``--out`` could not be written (or names no playlist format)."""
     if not args.out:
         return
+    from musicsim.library.playlist import check_target, playlist_format
+
     with refusals_as_user_errors():
         check_target(args.out, protected=[lib.data_dir], replace=args.force)
     try:

@@ -46,7 +46,7 @@ RULE_FILE = "genre-label.json"
 UNCERTAIN_BELOW = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GenreLabel:
     """A track's label: ``name`` with probability ``confidence``; ``uncertain`` below the rule's threshold,
     when ``candidates`` (the two best, best first) are what to show."""
@@ -185,12 +185,12 @@ def label_tracks(genre_probs: np.ndarray, tag_probs: np.ndarray | None, genres: 
     names, probs, chosen = label_distribution(genre_probs, tag_probs, genres, tags, fitted)
     threshold = fitted.uncertain_below if fitted is not None else UNCERTAIN_BELOW
     order = np.argsort(-probs, axis=1)[:, :2]
-    out = []
-    for row, best, top in zip(probs, chosen.tolist(), order):
-        second = next((j for j in top if j != best), top[-1])
-        cands = ((names[best], float(row[best])), (names[second], float(row[second])))
-        out.append(GenreLabel(names[best], float(row[best]), float(row[best]) < threshold, cands))
-    return out
+    second = np.where(order[:, 0] != chosen, order[:, 0], order[:, -1])  # the best other than the label
+    rows = np.arange(len(probs))
+    all_names = np.array(names, dtype=object)
+    return [GenreLabel(a, p, p < threshold, ((a, p), (b, q))) for a, p, b, q in
+            zip(all_names[chosen].tolist(), probs[rows, chosen].tolist(), all_names[second].tolist(),
+                probs[rows, second].tolist())]
 
 
 def corrected_top(genre_probs: np.ndarray, genres: Sequence[str], tags: Sequence[str],

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from mutagen._constants import GENRES as ID3V1_GENRES
 
 # canonical display name -> spellings (as keys or as written; all are reduced with ``key``)
 _CANONICAL: dict[str, tuple[str, ...]] = {
@@ -81,6 +80,8 @@ def _id3_number(text: str) -> str:
     number, rest = int(m.group(1)), m.group(2).strip()
     if rest:
         return rest if text.strip().startswith("(") else text  # "(17)Rock": the refinement wins; "80s" stays
+    from mutagen._constants import GENRES as ID3V1_GENRES  # here: reading commands never import mutagen
+
     return ID3V1_GENRES[number] if number < len(ID3V1_GENRES) else text
 
 

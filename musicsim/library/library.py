@@ -36,8 +36,6 @@ from musicsim.library.catalogue import (
     is_damage,
 )
 from musicsim.library.index import IndexStore
-from musicsim.library.own_genres import GenreAgreement, GenreSuggestion, OwnGenres, RetagReport, UndoReport
-from musicsim.library.playlist import write_playlist
 from musicsim.library.records import (
     AnalysisProgress,
     AnalysisReport,
@@ -48,22 +46,26 @@ from musicsim.library.records import (
     SyncReport,
     Track,
 )
-from musicsim.library.scanner import FoundFile, Skipped, walk_audio
-from musicsim.library.tags import read_tags, with_fallbacks
-from musicsim.library.writer import WriterLock
 from musicsim.model.errors import ModelFileError, ModelNotFoundError
 from musicsim.model.modelfile import default_model_path, read_meta
-from musicsim.model.runtime import planned_device
 from musicsim.paths import resolve_data_dir
-from musicsim.playlists import journey as _journey
-from musicsim.playlists import mix as _mix
 from musicsim.playlists import similar as _similar
 from musicsim.playlists.filters import Filters, Pool
-from musicsim.playlists.radio import RadioSession, Source
 
+# Imported where used, so that a reading command (similar, status...) loads only what it needs: the
+# scanner and tag reader (mutagen), the writer lock, the user's own genres, playlist writing, the other
+# playlist builders and the model runtime.
 if TYPE_CHECKING:
     from musicsim.analysis.pipeline import JobResult, PipelineProgress
+    from musicsim.library.own_genres import GenreAgreement, GenreSuggestion, OwnGenres, RetagReport, UndoReport
+    from musicsim.library.tags import TagInfo
+    from musicsim.library.writer import WriterLock
     from musicsim.model.runtime import AnalysisModel
+    from musicsim.playlists.radio import RadioSession
+
+    # What runs the analysis: musicsim.analysis.pipeline.run_analysis (this machine's cores), or a
+    # musicsim.cluster ClusterRunner (a Ray cluster); both deliver results through ``on_results``.
+    AnalysisRunner = Callable[..., None]
 
 Seed = Track | int | str  # a track, its catalogue id, or a QUERY (file path or words)
 log = logging.getLogger(__name__)
@@ -84,6 +86,13 @@ RESOLVE_SHOWN = 5  # other matching tracks a Resolution names
 
 def _absolute(folder: PathLike) -> str:
     return os.path.abspath(os.path.expanduser(os.fspath(folder)))
+
+
+def read_tags(path: str) -> TagInfo:
+    """:func:`musicsim.library.tags.read_tags`, imported on first use (mutagen: only scans need it)."""
+    from musicsim.library.tags import read_tags as read
+
+    return read(path)
 
 
 def _scope(root: PathLike | None) -> str | None:
@@ -136,13 +145,25 @@ class Library:
         self.device_preference = device
         self.catalogue = Catalogue(self.data_dir / CATALOGUE_FILE)
         self.index = IndexStore(self.catalogue, self.data_dir / INDEX_FILE, save_interval_s=INDEX_SAVE_INTERVAL_S)
-        self.writer = WriterLock(self.data_dir)
         self._model: AnalysisModel | None = None  # loaded on first analysis (or by preload)
         self._model_version: str | None = None
         self._model_problem: str | None = None  # why the model file cannot be used, once looked at
         self._model_lock = threading.Lock()
         self._preload: threading.Thread | None = None
-        self.own_genres = OwnGenres(self.catalogue, self.data_dir)
+
+    @functools.cached_property
+    def writer(self) -> WriterLock:
+        """The lock one writer (scan, app analysis, tag writing) holds on this data folder."""
+        from musicsim.library.writer import WriterLock
+
+        return WriterLock(self.data_dir)
+
+    @functools.cached_property
+    def own_genres(self) -> OwnGenres:
+        """The genres learned from the library's own genre tags."""
+        from musicsim.library.own_genres import OwnGenres
+
+        return OwnGenres(self.catalogue, self.data_dir)
 
     @property
     def read_only(self) -> bool:
@@ -234,6 +255,8 @@ class Library:
         """Where analysis runs: the loaded engine's device, else where it will run (without loading it)."""
         if self._model is not None:
             return self._model.device_name
+        from musicsim.model.runtime import planned_device
+
         return planned_device(self.device_preference)
 
     # -- catalogue -------------------------------------------------------------------------
@@ -243,13 +266,16 @@ class Library:
                     on_wait: Callable[[str], None] | None = None) -> SyncReport:
         """Catalogue ``folder`` from tags only (fast, no decoding): add new, refresh changed, drop vanished.
 
-        ``on_track`` is called with each new or changed track once it is in the catalogue. Setting
+        ``on_track`` is called with each new or changed track once it is in the catalogue (also with those
+        whose tags were read again, catalogued before the genre tag was). Setting
         ``cancel`` stops the walk within a file's tag read: what was catalogued stays, nothing is
         dropped (the walk was incomplete) and the report says ``cancelled``. Holds the writer lock:
         ``on_wait(message)`` is called when another writer must finish first (``cancel`` ends the wait).
         Raises FileNotFoundError/NotADirectoryError if ``folder`` itself is missing, CatalogueReadOnly
         on a read-only library.
         """
+        from musicsim.library.scanner import walk_audio
+
         root = _absolute(folder)
         if not os.path.isdir(root):
             list(walk_audio(root))  # raises the folder's own error
@@ -262,6 +288,9 @@ class Library:
 
     def _sync(self, root: str, on_track: Callable[[Track], None] | None,
               cancel: threading.Event | None) -> SyncReport:
+        from musicsim.library.scanner import FoundFile, Skipped, walk_audio
+        from musicsim.library.tags import with_fallbacks
+
         cat = self.catalogue
         stop = cancel.is_set if cancel is not None else (lambda: False)
         known = cat.known_under(root)
@@ -319,6 +348,9 @@ class Library:
             with cat.transaction() as conn:
                 for track_id, tags in batch:
                     cat.set_tags(conn, track_id, tags)
+            if on_track is not None:  # their tags (the genre tag at least) changed: so did their records
+                for track in cat.tracks([i for i, _ in batch]):
+                    on_track(track)
         report.cancelled = stop()
         gone: list[int] = []
         if not report.cancelled:  # a cut-short walk has not seen every file: nothing is gone
@@ -340,28 +372,32 @@ class Library:
     def analyse_pending(self, progress: Callable[[AnalysisProgress], None] | None = None,
                         cancel: threading.Event | None = None, workers: int | None = None,
                         root: PathLike | None = None,
-                        on_wait: Callable[[str], None] | None = None) -> AnalysisReport:
+                        on_wait: Callable[[str], None] | None = None,
+                        runner: AnalysisRunner | None = None) -> AnalysisReport:
         """Analyse every pending track (new, changed, or analysed by another model version); with ``root``,
         only those inside that folder (the catalogue may also hold other folders' tracks).
 
         Each batch of results is stored in one transaction (and checkpointed into the main file), so an
         interrupted run keeps every finished track. ``progress`` is called at least once a second while
         work is being done. Holds the writer lock (``on_wait`` as for :meth:`sync_folder`): tracks another
-        writer analysed meanwhile are not analysed again. Raises ModelNotFoundError when there is no
-        model file, CatalogueReadOnly on a read-only library.
+        writer analysed meanwhile are not analysed again. ``runner``: what analyses (default: this machine's
+        pipeline; a :func:`musicsim.cluster.cluster_runner` for a Ray cluster): results are stored the same
+        way. Raises ModelNotFoundError when there is no model file, CatalogueReadOnly on a read-only library.
         """
         self._require_writable()
         model = self.model()
         with self.writer.held("analysing" + ("" if root is None else f" {_absolute(root)}"), on_wait, cancel) as got:
             if not got:
                 return AnalysisReport(cancelled=True)
-            return self._analyse(model, progress, cancel, workers, root)
+            return self._analyse(model, progress, cancel, workers, root, runner)
 
     def _analyse(self, model: AnalysisModel, progress: Callable[[AnalysisProgress], None] | None,
-                 cancel: threading.Event | None, workers: int | None, root: PathLike | None) -> AnalysisReport:
+                 cancel: threading.Event | None, workers: int | None, root: PathLike | None,
+                 runner: AnalysisRunner | None = None) -> AnalysisReport:
         from musicsim.analysis.pipeline import AnalysisJob, run_analysis  # decode/feature workers
         from musicsim.analysis.tempdirs import remove_stale, use_own_temp_dir
 
+        run = runner or run_analysis
         cat = self.catalogue
         cat.register_model(ModelInfo(model.version, list(model.genres), list(model.tags), model.embedding_size))
         jobs = cat.pending_jobs(model.version, None if root is None else _absolute(root))
@@ -427,8 +463,8 @@ class Library:
             emit()
 
         try:
-            run_analysis([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
-                         cancel=cancel, progress=on_progress)
+            run([AnalysisJob(i, p) for i, p in jobs], model, workers=workers, on_results=on_results,
+                cancel=cancel, progress=on_progress)
         finally:
             self.index.save()
         if errors:
@@ -443,9 +479,11 @@ class Library:
 
     def scan(self, folder: PathLike, progress: Callable[[AnalysisProgress], None] | None = None,
              cancel: threading.Event | None = None, workers: int | None = None,
-             on_wait: Callable[[str], None] | None = None) -> tuple[SyncReport, AnalysisReport]:
+             on_wait: Callable[[str], None] | None = None,
+             runner: AnalysisRunner | None = None) -> tuple[SyncReport, AnalysisReport]:
         """``sync_folder`` then ``analyse_pending`` of that folder's pending tracks, under one hold of the
-        writer lock (the model loads and the workers' fork server starts during the folder walk)."""
+        writer lock (the model loads and the workers' fork server starts during the folder walk; ``runner`` as
+        for ``analyse_pending``)."""
         self.preload()
         with self.writing(f"scanning {_absolute(folder)}", on_wait, cancel) as got:
             if not got:
@@ -453,7 +491,8 @@ class Library:
             synced = self.sync_folder(folder, cancel=cancel)
             if cancel is not None and cancel.is_set():
                 return synced, AnalysisReport(cancelled=True)
-            return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder)
+            return synced, self.analyse_pending(progress=progress, cancel=cancel, workers=workers, root=folder,
+                                                runner=runner)
 
     # -- queries ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
@@ -480,6 +519,24 @@ class Library:
         ``root``: only the tracks inside that folder (the catalogue may hold several folders' tracks).
         """
         return self.catalogue.tracks(ids, root=_scope(root) if ids is None else None)
+
+    def track_chunks(self, root: PathLike | None = None, first: int = 500, size: int = 5000) -> Iterator[list[Track]]:
+        """Every track (inside folder ``root``) in the library table's default order (artist, "The" ignored,
+        album, track number: :func:`musicsim.formatting.artist_sort_key`; then id): ``first`` tracks at
+        once, then ``size`` at a time, for a window that shows its first screenful without waiting for
+        the rest. Raises :class:`CatalogueDamaged` on damage met on the way."""
+        chunks = self.catalogue.track_chunks(_scope(root), first=first, size=size)
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            except sqlite3.DatabaseError as exc:
+                if is_damage(exc):
+                    log.info("the catalogue %s is damaged: %s", self.catalogue.path, exc)
+                    raise CatalogueDamaged(damaged_message(self.catalogue.path, f"SQLite: {exc}")) from exc
+                raise
+            yield chunk
 
     @_reports_damage
     def track(self, track_id: int) -> Track | None:
@@ -610,6 +667,8 @@ class Library:
         if len(vectors) > 1:
             vectors.append(np.mean(vectors, axis=0))  # the songs between the seeds
         per_seed = 2 * -(-n // len(items)) + 16
+        from musicsim.playlists import mix as _mix
+
         return self._widening(search, vectors, per_seed, lambda pool: _mix.mix(items, pool, n, rules, away), n)
 
     @_reports_damage
@@ -619,6 +678,8 @@ class Library:
         and close to the one before (:mod:`musicsim.playlists.journey`); fewer only when the scope holds
         too few usable songs between the two. Scores: similarity to the previous song (1.0 for the start).
         Raises ValueError for ``n < 2`` or the same song at both ends, LookupError for an unknown seed."""
+        from musicsim.playlists import journey as _journey
+
         if n < 2:
             raise ValueError("A journey has at least 2 songs (its start and its end).")
         version, items = self._seeds([start, end])
@@ -639,6 +700,8 @@ class Library:
               filters: Filters | None = None) -> RadioSession:
         """A radio session from ``seeds`` (:mod:`musicsim.playlists.radio`): ``next(k)`` hands out songs,
         ``feedback`` steers it. Raises LookupError for an unknown or unanalysed seed."""
+        from musicsim.playlists.radio import RadioSession, Source
+
         version, items = self._seeds(seeds)
         scope = _scope(root)
         search = self._search(version, scope)
@@ -742,10 +805,14 @@ class Library:
         atomically; returns the absolute path. Refuses (:class:`~musicsim.library.playlist.PlaylistTargetError`)
         a missing folder, anything inside the data folder, a file that is not a playlist, and an existing
         playlist unless ``replace`` (the app's save dialog has asked already; the CLI asks for --force)."""
+        from musicsim.library.playlist import write_playlist
+
         return write_playlist(tracks, out, title, protected=[self.data_dir], replace=replace)
 
     def export_m3u8(self, tracks: Sequence[Track], out: PathLike, replace: bool = True) -> Path:
         """Write ``tracks`` as an extended M3U8 playlist (see :meth:`export_playlist`)."""
+        from musicsim.library.playlist import write_playlist
+
         return write_playlist(tracks, out, protected=[self.data_dir], replace=replace, fmt="m3u8")
 
     def close(self) -> None:
