@@ -115,6 +115,18 @@ def test_selection_caps_artists_and_albums_and_drops_copies() -> None:
     assert usable(pool, Filters(exclude_genres=frozenset({"jazz"})), [seed]).tolist() == [False, True, False, False]
 
 
+def test_genre_exclusions_match_the_label_the_app_shows() -> None:
+    from dataclasses import replace
+
+    from musicsim.genres.label import GenreLabel
+
+    unsure = GenreLabel("electronic", 0.41, True, (("electronic", 0.41), ("ambient", 0.3)))
+    ambient = replace(_t(1, genre="blues"), genre_label=unsure)  # GTZAN says blues; the column says electronic
+    rules = Filters(exclude_genres=frozenset({"electronic"}))
+    assert not rules.admits(ambient) and rules.admits(_t(2, genre="blues"))
+    assert Filters(exclude_genres=frozenset({"blues"})).admits(replace(_t(3, genre="blues"), genre_label=None)) is False
+
+
 def test_similar_honours_every_filter_and_the_folder_scope(tmp_path: Path) -> None:
     lib, _, cluster_of = clusters(tmp_path)
     seed = next(i for i, c in cluster_of.items() if c == 0)

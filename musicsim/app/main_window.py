@@ -729,7 +729,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def edit_preferences(self) -> None:
-        dialog = PreferencesDialog(self.settings.filters, {t.genre for t in self.library_pane.tracks() if t.genre},
+        dialog = PreferencesDialog(self.settings.filters, self.library_pane.model.genres(),
                                    self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.settings.filters = dialog.filters()

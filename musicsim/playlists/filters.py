@@ -85,9 +85,12 @@ class Filters:
 
 
 def genres_of(track: Track) -> set[str]:
-    """The genre names a track is known by, lower case: the predicted genre and, where the record has
-    one, the file's own genre tag. The one place to extend when records gain genre fields."""
-    names = (track.genre, getattr(track, "file_genre", None))
+    """The genre names a track is known by, lower case: the predicted ten-genre answer, the label the
+    app shows (its best candidate when uncertain: "electronic" can be left out though GTZAN lacks it) and,
+    where the record has one, the file's own genre tag. The one place to extend when records gain genre
+    fields."""
+    label = getattr(track, "genre_label", None)
+    names = (track.genre, label.name if label is not None else None, getattr(track, "file_genre", None))
     return {n.strip().lower() for n in names if isinstance(n, str) and n.strip()}
 
 
