@@ -203,7 +203,7 @@ def test_mpd_radio_keeps_the_queue_filled_without_repeats_and_hears_skips(radio_
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(30)
+            proc.wait(60)
         finally:
             c.disconnect()
     assert proc.returncode == 0, errs.lines

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
+import signal
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from musicsim.cli.common import UserError, add_scope_option, open_library, scope
@@ -74,15 +77,38 @@ def cmd_mpd_radio(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 MpdRadio(mpd, session, say, ahead=args.ahead)
             events: queue.Queue[object] = queue.Queue()
             watch_events(address, events, stop)
-            try:
-                radio.run(stop, events)
-            except KeyboardInterrupt:
-                err.write("Stopped; MPD keeps its queue.\n")
+            with _ctrl_c_stops(stop, events):
+                try:
+                    radio.run(stop, events)
+                except KeyboardInterrupt:  # a second Ctrl-C, or one before the handler was in place
+                    pass
+            err.write("Stopped; MPD keeps its queue.\n")
     except MpdError as exc:
         raise UserError(str(exc)) from exc
     finally:
         stop.set()
     return 0
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: threading.Event, events: queue.Queue[object]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) ends the radio loop between two steps instead of raising KeyboardInterrupt in the middle
+    of an MPD command (which left the connection half-read); a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        events.put(None)  # wakes the loop now, not at the next heartbeat
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _playing_seed(lib: Library, mpd: MpdQueue) -> Track:
