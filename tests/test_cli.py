@@ -178,7 +178,14 @@ def _start_scan(folder: Path, data_dir: Path, model: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "musicsim.cli", "scan", str(folder), "--data-dir", str(data_dir),
          "--model", str(model), "--device", "cpu", "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A scan that Ctrl-C can reach even when the tests run with SIGINT ignored (a shell's background job
+    inherits SIG_IGN, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _analysed(data_dir: Path) -> dict[str, float]:

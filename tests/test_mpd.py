@@ -169,7 +169,9 @@ def test_mpd_radio_keeps_the_queue_filled_without_repeats_and_hears_skips(radio_
     env = {k: v for k, v in os.environ.items() if not k.startswith("MPD_")}
     proc = subprocess.Popen([sys.executable, "-m", "musicsim", "--data-dir", data, "mpd-radio", "Song 03",
                              "--mpd", server.address, "--ahead", "2", "--max-per-artist", "0"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if the
+    # tests run with SIGINT ignored (a background job): Python then installs no KeyboardInterrupt handler
     out, errs = Lines(proc.stdout), Lines(proc.stderr)
     c = server.client()
     played: list[str] = []

@@ -94,7 +94,8 @@ def cmd_mpd_radio(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _ctrl_c_stops(stop: threading.Event, events: queue.Queue[object]) -> Iterator[None]:
     """Ctrl-C (SIGINT) ends the radio loop between two steps instead of raising KeyboardInterrupt in the middle
     of an MPD command (which left the connection half-read); a second Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with SIGINT ignored (nohup, `&`): kept so
         yield
         return
 
