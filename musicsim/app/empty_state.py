@@ -1,10 +1,23 @@
-"""The first-run page: what musicsim does and a button to choose the music folder."""
+"""Empty states: the first-run page (what musicsim does, a button to choose the music folder) and the
+grey placeholder a list shows instead of itself while it has nothing in it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
+
+
+def placeholder_stack(view: QWidget, text: str = "") -> tuple[QLabel, QStackedLayout]:
+    """A layout showing ``view`` or, in its place, a centred grey ``text`` (``setCurrentWidget`` switches)."""
+    placeholder = QLabel(text)
+    placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    placeholder.setWordWrap(True)
+    placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
+    stack = QStackedLayout()
+    stack.addWidget(placeholder)
+    stack.addWidget(view)
+    return placeholder, stack
 
 
 class EmptyState(QWidget):

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QStackedLayout,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from musicsim.app.empty_state import placeholder_stack
 from musicsim.app.genre_text import label_name, label_text
 from musicsim.app.palette import genre_icon
 from musicsim.app.table_model import ColumnsTableModel, Index
@@ -143,13 +143,7 @@ class PlaylistPane(QWidget):
         self.view.doubleClicked.connect(lambda idx: self.play_row.emit(idx.row()))
         self.view.activated_row.connect(self.play_row)
 
-        self.placeholder = QLabel()
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.placeholder)
-        self._stack.addWidget(self.view)
+        self.placeholder, self._stack = placeholder_stack(self.view)
 
         controls = QHBoxLayout()
         controls.addWidget(self.length)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
-    QStackedLayout,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicsim.app.actions import Actions, add_all
+from musicsim.app.empty_state import placeholder_stack
 from musicsim.app.queue import QueueModel
 from musicsim.formatting import format_duration
 
@@ -115,13 +115,7 @@ class QueuePane(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
 
-        self.placeholder = QLabel(EMPTY_TEXT)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.placeholder)
-        self._stack.addWidget(self.view)
+        self.placeholder, self._stack = placeholder_stack(self.view, EMPTY_TEXT)
 
         top = QHBoxLayout()
         top.addWidget(self.title)
